@@ -1,0 +1,354 @@
+"""Load and validate ``config/syndicate.toml`` into typed, frozen settings.
+
+Every key is checked here, once: a wrong value or an unknown key becomes a
+ConfigError naming the file, the dotted key and what was expected, so a typo
+never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .dates import parse_duration
+from .errors import ConfigError
+from .permalinks import absolute_url, check_template
+
+DEFAULT_CONFIG = Path("config/syndicate.toml")
+FEED_FORMATS = ("atom", "rss", "json")
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str
+    url: str
+    baseurl: str
+    description: str
+    author: Author
+    timezone: ZoneInfo
+    language: str
+    posts_dir: Path
+    source_dir: Path
+    permalink: str
+    excerpt_separator: str
+    markdown_ext: tuple[str, ...]
+
+    def absolute(self, path: str) -> str:
+        """``path`` made absolute against the site, as Jekyll's filter does."""
+        return absolute_url(self.url, self.baseurl, path)
+
+    @property
+    def home(self) -> str:
+        return self.absolute("/")
+
+
+@dataclass(frozen=True)
+class FeedsConfig:
+    output_dir: Path
+    limit: int
+    formats: tuple[str, ...]
+    categories: bool
+    atom_path: str
+    rss_path: str
+    json_path: str
+    categories_dir: str
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    url: str
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    interval: timedelta | None
+    cron: str | None
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """One ``[[targets]]`` table; the target type validates ``options``."""
+
+    name: str
+    type: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    root: Path
+    site: SiteConfig
+    feeds: FeedsConfig
+    state: StateConfig
+    schedule: ScheduleConfig
+    targets: tuple[TargetConfig, ...]
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
+
+
+class _Table:
+    """Reads one TOML table, remembering which keys were used."""
+
+    def __init__(self, data: dict[str, Any], prefix: str, source: Path) -> None:
+        self.data = data
+        self.prefix = prefix
+        self.source = source
+        self.used: set[str] = set()
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {self.prefix}{key}: {message}")
+
+    def _get(self, key: str) -> Any:
+        self.used.add(key)
+        return self.data.get(key)
+
+    def text(self, key: str, default: str | None = None, *, nonempty: bool = False) -> str:
+        value = self._get(key)
+        if value is None:
+            if default is None:
+                raise self.error(key, "is required (expected a string)")
+            return default
+        if not isinstance(value, str) or (nonempty and not value.strip()):
+            kind = "a non-empty string" if nonempty else "a string"
+            raise self.error(key, f"expected {kind}, got {_show(value)}")
+        return value
+
+    def positive_int(self, key: str, default: int) -> int:
+        value = self._get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.error(key, f"expected a positive integer, got {_show(value)}")
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {_show(value)}")
+        return value
+
+    def str_list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"expected a list of strings, got {_show(value)}")
+        return tuple(value)
+
+    def table(self, key: str) -> _Table:
+        value = self._get(key)
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise self.error(key, f"expected a table, got {_show(value)}")
+        return _Table(value, f"{self.prefix}{key}.", self.source)
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(key, sorted(self.used), n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            raise self.error(key, f"unknown key{hint}")
+
+
+def _relative_path(table: _Table, key: str, default: str, root: Path) -> Path:
+    value = Path(table.text(key, default, nonempty=True))
+    return value if value.is_absolute() else root / value
+
+
+def _site(table: _Table, root: Path) -> SiteConfig:
+    url = table.text("url", nonempty=True).strip()
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+        raise table.error("url", f"expected an absolute http(s) URL, got {_show(url)}")
+    baseurl = table.text("baseurl", "").strip()
+    if re.search(r"\s|[?#]", baseurl):
+        raise table.error("baseurl", f'expected a path like "/blog", got {_show(baseurl)}')
+    zone_name = table.text("timezone", "UTC", nonempty=True)
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise table.error(
+            "timezone", f'expected an IANA time zone like "Europe/Berlin", got {_show(zone_name)}'
+        ) from None
+    title = table.text("title", nonempty=True)
+    author = _author(table, title)
+    permalink = table.text("permalink", "date", nonempty=True)
+    problem = check_template(permalink)
+    if problem:
+        raise table.error("permalink", problem)
+    extensions = table.str_list("markdown_ext", ("markdown", "mkdown", "mkdn", "mkd", "md"))
+    return SiteConfig(
+        title=title,
+        url=url,
+        baseurl=baseurl,
+        description=table.text("description", ""),
+        author=author,
+        timezone=zone,
+        language=table.text("language", "en", nonempty=True),
+        posts_dir=_relative_path(table, "posts_dir", "posts", root),
+        source_dir=_relative_path(table, "source_dir", ".", root),
+        permalink=permalink,
+        excerpt_separator=table.text("excerpt_separator", "\n\n", nonempty=True),
+        markdown_ext=tuple(e.lower().lstrip(".") for e in extensions),
+    )
+
+
+def _author(site: _Table, title: str) -> Author:
+    value = site.data.get("author")
+    if isinstance(value, str) or value is None:
+        site.used.add("author")
+        return Author(name=value or title)
+    table = site.table("author")
+    author = Author(
+        name=table.text("name", nonempty=True),
+        email=table.text("email", ""),
+        url=table.text("url", ""),
+    )
+    table.finish()
+    return author
+
+
+def _feeds(table: _Table, root: Path) -> FeedsConfig:
+    formats = table.str_list("formats", FEED_FORMATS)
+    for name in formats:
+        if name not in FEED_FORMATS:
+            raise table.error(
+                "formats", f'expected a list of "atom", "rss", "json", got {_show(name)}'
+            )
+    paths = {}
+    for key, default in (
+        ("atom_path", "feed.xml"),
+        ("rss_path", "rss.xml"),
+        ("json_path", "feed.json"),
+        ("categories_dir", "categories"),
+    ):
+        value = table.text(key, default, nonempty=True)
+        if value.startswith("/") or ".." in Path(value).parts:
+            raise table.error(key, f"expected a path inside feeds.output_dir, got {_show(value)}")
+        paths[key] = value
+    return FeedsConfig(
+        output_dir=_relative_path(table, "output_dir", "public", root),
+        limit=table.positive_int("limit", 20),
+        formats=tuple(dict.fromkeys(formats)),
+        categories=table.flag("categories", True),
+        **paths,
+    )
+
+
+def _schedule(table: _Table) -> ScheduleConfig:
+    interval_value = table.data.get("interval")
+    cron = table.text("cron", "") or None
+    if interval_value is not None and cron:
+        raise table.error("cron", "set either schedule.interval or schedule.cron, not both")
+    table.used.add("interval")
+    interval = None
+    if cron is None:
+        try:
+            interval = parse_duration(interval_value if interval_value is not None else "5m")
+        except ValueError as exc:
+            raise table.error("interval", str(exc)) from None
+        if interval.total_seconds() < 1:
+            raise table.error("interval", "expected at least 1s")
+    elif len(cron.split()) != 5:
+        raise table.error("cron", f'expected five fields like "*/5 * * * *", got {_show(cron)}')
+    return ScheduleConfig(interval=interval, cron=cron)
+
+
+def _targets(raw: Any, source: Path) -> tuple[TargetConfig, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{source}: targets: expected [[targets]] tables, got {_show(raw)}")
+    targets: list[TargetConfig] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{source}: targets[{index}]: expected a table, got {_show(item)}")
+        table = _Table(item, f"targets[{index}].", source)
+        name = table.text("name", nonempty=True)
+        if name in seen:
+            raise table.error("name", f'"{name}" is used by another target; names must be unique')
+        seen.add(name)
+        kind = table.text("type", nonempty=True)
+        options = {k: v for k, v in item.items() if k not in ("name", "type")}
+        targets.append(TargetConfig(name=name, type=kind, options=options))
+    return tuple(targets)
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config``, else ``$SYNDICATE_CONFIG``, else ``config/syndicate.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("SYNDICATE_CONFIG")
+    return Path(env) if env else DEFAULT_CONFIG
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    source = config_path(path)
+    try:
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such config file (use --config PATH)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read the config file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+    return parse_config(raw, source)
+
+
+def parse_config(raw: dict[str, Any], source: Path) -> Config:
+    # Relative paths are relative to the site root: the config folder's parent.
+    root = source.resolve().parent.parent
+    top = _Table(raw, "", source)
+    site_table = top.table("site")
+    site = _site(site_table, root)
+    site_table.finish()
+    feeds_table = top.table("feeds")
+    feeds = _feeds(feeds_table, root)
+    feeds_table.finish()
+    state_table = top.table("state")
+    state = StateConfig(url=state_table.text("url", "sqlite:///state/syndicate.db", nonempty=True))
+    state_table.finish()
+    schedule_table = top.table("schedule")
+    schedule = _schedule(schedule_table)
+    schedule_table.finish()
+    top.used.add("targets")
+    targets = _targets(raw.get("targets"), source)
+    top.finish()
+    return Config(
+        path=source,
+        root=root,
+        site=site,
+        feeds=feeds,
+        state=state,
+        schedule=schedule,
+        targets=targets,
+    )

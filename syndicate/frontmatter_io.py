@@ -1,0 +1,182 @@
+"""Read a post file's front matter without reading its body.
+
+YAML (``---``), TOML (``+++``) and JSON (``{`` … ``}``) front matter, as Jekyll
+and Hugo write it. The file is read line by line up to the closing delimiter;
+the body is read later, and only for posts that are rendered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import yaml
+from frontmatter.default_handlers import BaseHandler, JSONHandler, YAMLHandler
+
+from .errors import PostError
+
+MAX_FRONT_MATTER_BYTES = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+
+
+class _PostYAMLLoader(yaml.SafeLoader):
+    """YAML 1.2 core schema: ``title: Yes`` stays text, dates stay text.
+
+    PyYAML follows YAML 1.1, where yes/no/on/off are booleans, ``10:00`` is a
+    base-60 number and timestamps become naive datetimes. Front matter is
+    written by people and tools that expect none of that.
+    """
+
+
+_PostYAMLLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    _PostYAMLLoader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first)
+    )
+
+
+class _TOMLHandler(BaseHandler):
+    """Hugo's ``+++`` front matter, parsed with the standard library."""
+
+    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return tomllib.loads(fm)
+
+
+_YAML = YAMLHandler()
+_JSON = JSONHandler()
+_TOML = _TOMLHandler()
+
+
+@dataclass(frozen=True)
+class Head:
+    """What the scan learns from the top of a file."""
+
+    metadata: dict[str, Any] | None  # None: the file has no front matter
+    body_offset: int  # byte offset where the body starts
+    body_line: int  # 1-based line number of the body's first line
+    format: str  # "yaml", "toml", "json" or "none"
+
+
+def _decode(raw: bytes, line: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PostError(
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line} (save the file as UTF-8)",
+            line=line,
+        ) from None
+
+
+def _opening(first: str) -> tuple[str, re.Pattern[str]] | None:
+    stripped = first.rstrip()
+    if re.fullmatch(r"-{3}", stripped):
+        return "yaml", re.compile(r"^(?:-{3}|\.{3})\s*$")
+    if re.fullmatch(r"\+{3}", stripped):
+        return "toml", re.compile(r"^\+{3}\s*$")
+    if stripped == "{":
+        return "json", re.compile(r"^\}\s*$")
+    return None
+
+
+def _parse(kind: str, text: str, first_line: int) -> Any:
+    try:
+        if kind == "yaml":
+            return _YAML.load(text, Loader=_PostYAMLLoader)
+        if kind == "toml":
+            return _TOML.load(text)
+        return _JSON.load("{" + text + "}")
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = first_line + mark.line if mark else first_line
+        problem = exc.problem or exc.context or "syntax error"
+        raise PostError(
+            f"front matter: not valid YAML ({problem}, line {line})", line=line
+        ) from None
+    except yaml.YAMLError as exc:
+        raise PostError(f"front matter: not valid YAML ({exc})", line=first_line) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PostError(f"front matter: not valid TOML ({exc})", line=first_line) from None
+    except json.JSONDecodeError as exc:
+        line = first_line + exc.lineno - 1
+        raise PostError(
+            f"front matter: not valid JSON ({exc.msg}, line {line})", line=line
+        ) from None
+    except RecursionError:
+        raise PostError("front matter: nested too deeply", line=first_line) from None
+
+
+def read_head(path: Path) -> Head:
+    """Parse the front matter at the top of ``path``; raises PostError."""
+    with path.open("rb") as handle:
+        return _read_head(handle)
+
+
+def _read_head(handle: BinaryIO) -> Head:
+    first_raw = handle.readline(MAX_FRONT_MATTER_BYTES)
+    if first_raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PostError("UTF-16 text is not supported (save the file as UTF-8)", line=1)
+    offset = len(first_raw)
+    start = 3 if first_raw.startswith(_BOM) else 0
+    opening = _opening(_decode(first_raw[start:], 1))
+    if opening is None:
+        return Head(metadata=None, body_offset=start, body_line=1, format="none")
+    kind, closing = opening
+    lines: list[str] = []
+    number = 1
+    while True:
+        raw = handle.readline(MAX_FRONT_MATTER_BYTES)
+        number += 1
+        if not raw:
+            delimiter = {"yaml": "---", "toml": "+++", "json": "}"}[kind]
+            raise PostError(
+                f'front matter: no closing "{delimiter}" line after the opening one on line 1',
+                line=1,
+            )
+        offset += len(raw)
+        if offset > MAX_FRONT_MATTER_BYTES:
+            raise PostError("front matter: longer than 1 MiB", line=1)
+        text = _decode(raw, number).rstrip("\r\n")
+        if closing.match(text):
+            break
+        lines.append(text)
+    data = _parse(kind, "\n".join(lines), 2)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise PostError(
+            f"front matter: expected a mapping of fields, got {type(data).__name__} {data!r:.40}",
+            line=2,
+        )
+    return Head(metadata=data, body_offset=offset, body_line=number + 1, format=kind)
+
+
+def read_body(path: Path, offset: int) -> str:
+    """The text after the front matter, with CRLF line ends made LF."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise PostError(
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} in the body, {line} lines "
+            "after the front matter (save the file as UTF-8)",
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
