@@ -7,10 +7,11 @@ squeezed, and the date parts taken in the site's time zone.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -64,19 +65,29 @@ def _keeps(char: str, mode: str) -> bool:
     return mode == "pretty" and char in _PRETTY_KEEP
 
 
+_ASCII_GAPS = {
+    "default": re.compile(r"[^A-Za-z0-9]+"),
+    "pretty": re.compile(r"[^A-Za-z0-9._~!$&'()+,;=@]+"),
+}
+
+
+@functools.lru_cache(maxsize=4096)
 def slugify(text: str, mode: str = "default", *, cased: bool = False) -> str:
     """Jekyll's ``Utils.slugify`` for the ``default`` and ``pretty`` modes."""
-    out: list[str] = []
-    in_gap = False
-    for char in text:
-        if _keeps(char, mode):
-            out.append(char)
-            in_gap = False
-        elif not in_gap:
-            # A run of characters Jekyll does not keep becomes one hyphen.
-            out.append("-")
-            in_gap = True
-    slug = "".join(out)
+    if text.isascii():
+        slug = _ASCII_GAPS[mode].sub("-", text)
+    else:
+        out: list[str] = []
+        in_gap = False
+        for char in text:
+            if _keeps(char, mode):
+                out.append(char)
+                in_gap = False
+            elif not in_gap:
+                # A run of characters Jekyll does not keep becomes one hyphen.
+                out.append("-")
+                in_gap = True
+        slug = "".join(out)
     # Jekyll removes one leading and one trailing hyphen, not all of them.
     slug = re.sub(r"^-|-$", "", slug)
     return slug if cased else slug.lower()
@@ -106,27 +117,59 @@ def expand(template: str, values: Mapping[str, str]) -> str:
     return _sanitize(re.sub("/+", "/", _PLACEHOLDER_RE.sub(fill, template)))
 
 
-def date_values(moment: datetime) -> dict[str, str]:
-    """The date placeholders, from a moment already in the site's zone."""
-    return {
-        "year": moment.strftime("%Y"),
-        "month": moment.strftime("%m"),
-        "day": moment.strftime("%d"),
-        "hour": moment.strftime("%H"),
-        "minute": moment.strftime("%M"),
-        "second": moment.strftime("%S"),
-        "i_day": str(moment.day),
-        "i_month": str(moment.month),
-        "short_month": moment.strftime("%b"),
-        "long_month": moment.strftime("%B"),
-        "short_year": moment.strftime("%y"),
-        "w_year": moment.strftime("%G"),
-        "week": moment.strftime("%V"),
-        "w_day": moment.strftime("%u"),
-        "short_day": moment.strftime("%a"),
-        "long_day": moment.strftime("%A"),
-        "y_day": moment.strftime("%j"),
+# Jekyll's Drops::UrlDrop date placeholders, as strftime formats.
+DATE_FORMATS = {
+    "year": "%Y",
+    "month": "%m",
+    "day": "%d",
+    "hour": "%H",
+    "minute": "%M",
+    "second": "%S",
+    "i_day": "%-d",
+    "i_month": "%-m",
+    "short_month": "%b",
+    "long_month": "%B",
+    "short_year": "%y",
+    "w_year": "%G",
+    "week": "%V",
+    "w_day": "%u",
+    "short_day": "%a",
+    "long_day": "%A",
+    "y_day": "%j",
+}
+
+
+def post_path(
+    template: str,
+    *,
+    name: str,
+    slug: str,
+    folders: tuple[str, ...],
+    categories: list[str],
+    output_ext: str,
+    moment: datetime,
+) -> str:
+    """A post's URL path: ``template`` filled from its file name (``name``,
+    without extension), slug, folders below the posts folder, categories and
+    date (already in the site's zone). Only the placeholders the template
+    uses are computed: this runs for every post on every scan."""
+    makers: dict[str, Callable[[], str]] = {
+        "collection": lambda: "posts",
+        "path": lambda: "/".join(f for f in folders if f != "_posts") + f"/{name}",
+        "name": lambda: slugify(name),
+        "title": lambda: slugify(slug, "pretty", cased=True),
+        "slug": lambda: slugify(slug),
+        "categories": lambda: "/".join(dict.fromkeys(c.lower() for c in categories)),
+        "slugified_categories": lambda: "/".join(dict.fromkeys(slugify(c) for c in categories)),
+        "output_ext": lambda: output_ext,
     }
+    used = {
+        key for found in _PLACEHOLDER_RE.findall(template) for key in (found, found.rstrip("_"))
+    }
+    values = {key: make() for key, make in makers.items() if key in used}
+    for key in used & DATE_FORMATS.keys():
+        values[key] = moment.strftime(DATE_FORMATS[key])
+    return expand(template, values)
 
 
 _URI_SAFE = "-._~!$&'()*+,;=:@%/"
@@ -158,8 +201,11 @@ def absolute_url(site_url: str, baseurl: str, path: str) -> str:
     ``url`` ending in "/" gives "//" exactly as Jekyll does: ids must match
     what a site's feed already published.
     """
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", path) or path.startswith("//"):
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", path):
         return path
+    if path.startswith("//"):
+        # Protocol-relative: feeds need a scheme, so take the site's.
+        return site_url.split(":", 1)[0].lower() + ":" + path
     relative = _leading_slash(baseurl.removesuffix("/")) + _leading_slash(path)
     return normalize_url(site_url + relative)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from .config import Author, SiteConfig
-from .dates import parse_date
+from .dates import isoformat, parse_date
 from .errors import PostError
 from .frontmatter_io import read_body, read_head
-from .permalinks import date_values, expand, jekyll_id, slugify, style_template
+from .permalinks import jekyll_id, post_path, style_template
 from .text import first_paragraph, markdown_to_text
 
 _DATED_NAME = re.compile(r"^(\d{2,4}-\d{1,2}-\d{1,2})-(.*)$")
@@ -58,6 +58,10 @@ class BadFile:
     source: str
     message: str
     line: int | None = None
+
+    def __post_init__(self) -> None:
+        # An error is one line, even when it quotes a value with a line break.
+        object.__setattr__(self, "message", " ".join(self.message.split()))
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line else self.source
@@ -229,24 +233,25 @@ def read_post(path: Path, site: SiteConfig) -> Post | None:
     meta: Mapping[str, Any] = head.metadata or {}
     zone = site.timezone
 
-    if dated:
+    slug = dated.group(2) if dated else name
+    if meta.get("date") not in (None, ""):
+        # The front matter's date wins; the file name's is not even checked.
+        date = _field(meta, "date", lambda v: parse_date(v, zone))
+    elif dated:
         try:
-            name_date: datetime | None = parse_date(dated.group(1), zone)
+            date = parse_date(dated.group(1), zone)
         except ValueError:
             raise PostError(f"file name: {dated.group(1)} is not a real date") from None
-        slug = dated.group(2)
-    else:
-        name_date, slug = None, name
-    if meta.get("date") not in (None, ""):
-        date = _field(meta, "date", lambda v: parse_date(v, zone))
-    elif name_date is not None:
-        date = name_date
     else:
         raise PostError("date: missing (expected a date field or a YYYY-MM-DD- file name prefix)")
     updated_key = _first_key(meta, ("last_modified_at", "updated", "lastmod", "modified"))
     updated = _field(meta, updated_key, lambda v: parse_date(v, zone)) if updated_key else date
     if meta.get("slug") not in (None, ""):
         slug = _field(meta, "slug", _text)
+    elif not slug.strip("-. ") and meta.get("permalink") in (None, ""):
+        raise PostError(
+            "file name: nothing after the date (expected YYYY-MM-DD-slug, or a slug field)"
+        )
     title = _field(meta, "title", _text).strip() if meta.get("title") not in (None, "") else ""
     if not title:
         title = " ".join(word.capitalize() for word in slug.split("-"))
@@ -263,29 +268,30 @@ def read_post(path: Path, site: SiteConfig) -> Post | None:
     tags += _field(meta, "tag", lambda v: _words(v, split=False)) if "tag" in meta else []
 
     hidden = None
-    if "published" in meta and not _field(meta, "published", _flag):
+    # An empty ``published:`` or ``draft:`` is unset, as in Jekyll and Hugo.
+    if meta.get("published") is not None and not _field(meta, "published", _flag):
         hidden = "published: false"
-    elif "draft" in meta and _field(meta, "draft", _flag):
+    elif meta.get("draft") is not None and _field(meta, "draft", _flag):
         hidden = "draft: true"
 
-    output_ext = ".html" if is_markdown else f".{ext}"
     categories = list(dict.fromkeys(categories))
-    values = {
-        "collection": "posts",
-        "path": "/".join(part for part in relative.parent.parts if part != "_posts") + f"/{name}",
-        "name": slugify(name),
-        "title": slugify(slug, "pretty", cased=True),
-        "slug": slugify(slug),
-        "categories": "/".join(dict.fromkeys(c.lower() for c in categories)),
-        "slugified_categories": "/".join(dict.fromkeys(slugify(c) for c in categories)),
-        "output_ext": output_ext,
-        **date_values(date.astimezone(zone)),
-    }
+    try:
+        local_date = date.astimezone(zone)
+    except OverflowError:
+        raise PostError(f"date: {isoformat(date)} is out of range") from None
     template = style_template(site.permalink)
     if meta.get("permalink") not in (None, ""):
         template = _field(meta, "permalink", _text)
     try:
-        url_path = expand(template, values)
+        url_path = post_path(
+            template,
+            name=name,
+            slug=slug,
+            folders=relative.parent.parts,
+            categories=categories,
+            output_ext=".html" if is_markdown else f".{ext}",
+            moment=local_date,
+        )
     except KeyError as exc:
         raise PostError(f'permalink: unknown placeholder ":{exc.args[0]}"') from None
     url = site.absolute(url_path)

@@ -89,13 +89,16 @@ def markdown_to_text(source: str) -> str:
     return xml_safe(html_to_text(render_markdown(_FOOTNOTE_REF.sub("", source))))
 
 
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
+
+
 def first_paragraph(body: str, separator: str = "\n\n") -> str:
     """Jekyll's excerpt: the body up to the excerpt separator.
 
     Leading blank lines are skipped, so a post whose body starts with an empty
     line still gets its first paragraph rather than nothing.
     """
-    text = body.lstrip("\n")
+    text = _LEADING_BLANK_LINES.sub("", body)
     head, _, _ = text.partition(separator)
     return head
 
