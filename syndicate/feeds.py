@@ -191,7 +191,7 @@ def _add_entry(generator: Any, entry: Entry, kind: str) -> None:
     post = entry.post
     item = generator.add_entry(order="append")
     item.id(post.id)
-    item.title(xml_safe(post.title))
+    item.title(xml_safe(post.title) or post.url)
     item.link(href=post.url, rel="alternate", type="text/html")
     item.published(post.date)
     item.updated(post.updated)
@@ -211,7 +211,8 @@ def _add_entry(generator: Any, entry: Entry, kind: str) -> None:
             item.author(author)
         else:
             item.dc.dc_creator(xml_safe(post.author.name))
-    item.content(entry.html, type="CDATA" if kind == "rss" else "html")
+    # Escaped, never CDATA: a post quoting "]]>" would end a CDATA section.
+    item.content(entry.html, type="html")
     for term in dict.fromkeys((*post.categories, *post.tags)):
         item.category(term=xml_safe(term))
     if post.image:

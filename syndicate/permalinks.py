@@ -201,6 +201,8 @@ def absolute_url(site_url: str, baseurl: str, path: str) -> str:
     ``url`` ending in "/" gives "//" exactly as Jekyll does: ids must match
     what a site's feed already published.
     """
+    if re.match(r"^https?:", path, re.IGNORECASE):
+        return normalize_url(path)  # "a b.png" in a full URL is no URL either
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", path):
         return path
     if path.startswith("//"):

@@ -20,7 +20,7 @@ from .dates import isoformat, parse_date
 from .errors import PostError
 from .frontmatter_io import read_body, read_head
 from .permalinks import jekyll_id, post_path, style_template
-from .text import first_paragraph, markdown_to_text
+from .text import first_paragraph, markdown_to_text, xml_safe
 
 _DATED_NAME = re.compile(r"^(\d{2,4}-\d{1,2}-\d{1,2})-(.*)$")
 # Jekyll skips these names; editors leave the last two behind.
@@ -252,7 +252,10 @@ def read_post(path: Path, site: SiteConfig) -> Post | None:
         raise PostError(
             "file name: nothing after the date (expected YYYY-MM-DD-slug, or a slug field)"
         )
-    title = _field(meta, "title", _text).strip() if meta.get("title") not in (None, "") else ""
+    title = ""
+    if meta.get("title") not in (None, ""):
+        # Control characters in a title can never be shown or put in a feed.
+        title = " ".join(xml_safe(_field(meta, "title", _text)).split())
     if not title:
         title = " ".join(word.capitalize() for word in slug.split("-"))
 
@@ -297,9 +300,9 @@ def read_post(path: Path, site: SiteConfig) -> Post | None:
     url = site.absolute(url_path)
 
     id_key = _first_key(meta, ("id", "guid"))
-    post_id = (
-        _field(meta, id_key, _text).strip() if id_key else site.absolute(jekyll_id(url_path, slug))
-    )
+    # An id that is only blanks or control characters is no id at all.
+    given_id = xml_safe(_field(meta, id_key, _text)).strip() if id_key else ""
+    post_id = given_id or site.absolute(jekyll_id(url_path, slug))
     image = _field(meta, "image", _image) if "image" in meta else None
     if image is None and "images" in meta:
         image = _field(meta, "images", _image)

@@ -206,3 +206,12 @@ def test_formats_and_paths_come_from_config(tmp_path: Path) -> None:
     feed = parsed(tmp_path / "out" / "feeds" / "all.rss")
     self_link = next(link.href for link in feed.feed.links if link.rel == "self")
     assert self_link == "https://blog.example.com/feeds/all.rss"
+
+
+def test_content_that_would_end_a_cdata_section_stays_whole(tmp_path: Path) -> None:
+    body = "Raw HTML:\n\n<script>/* <![CDATA[ */ x = 1; /* ]]> */</script>\n\nAfter."
+    config = make_site(tmp_path, {"2026-01-01-cdata.md": post("CDATA", "2026-01-01", body)})
+    build_site(config)
+    for name in ("feed.xml", "rss.xml"):
+        (entry,) = parsed(config.feeds.output_dir / name).entries
+        assert "After." in entry.content[0].value

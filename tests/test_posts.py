@@ -928,3 +928,8 @@ def test_nothing_after_the_date_is_an_error_unless_a_slug_is_given(tmp_path: Pat
     assert error.message.startswith("file name: nothing after the date")
     post = one_post(tmp_path / "two", "2026-01-05-.md", yaml_post("slug: named"))
     assert post.url.endswith("/2026/01/05/named.html")
+
+
+def test_an_id_of_control_characters_falls_back_to_the_link(tmp_path: Path) -> None:
+    post = one_post(tmp_path, "2026-01-05-a.md", yaml_post('id: "\\x07 "'))
+    assert post.id == "https://example.com/2026/01/05/a"
