@@ -14,7 +14,8 @@ import click
 from . import __version__
 from .config import Config, load_config
 from .dates import isoformat, parse_date
-from .errors import ConfigError, PostError, SyndicateError
+from .errors import ConfigError, PostError, StateError, SyndicateError
+from .redact import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,11 +56,11 @@ def _reported(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except ConfigError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except (ConfigError, StateError) as exc:
+            click.echo(f"error: {redact(str(exc))}", err=True)
             sys.exit(2)
         except SyndicateError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {redact(str(exc))}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -67,7 +68,15 @@ def _reported(func: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="syndicate")
-def cli() -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    envvar="SYNDICATE_LOG_FORMAT",
+    show_default=True,
+    help="How events are logged to stderr: one line each, as text or JSON.",
+)
+def cli(log_format: str) -> None:
     """Feeds and announcements for a folder of Markdown posts.
 
     syndicate reads Jekyll-style posts (YAML, TOML or JSON front matter),
@@ -78,10 +87,15 @@ def cli() -> None:
     Start with:
       syndicate posts      what was found, what is due and why
       syndicate build      write the feed files
+      syndicate run --once one tick: feeds, then announce what is due
+      syndicate status     what was sent where, what failed and why
 
-    Exit status: 0 all went well, 1 a post could not be read,
-    2 a usage or config error.
+    Exit status: 0 all went well, 1 a post could not be read or a
+    delivery failed, 2 a usage or config error.
     """
+    from .logs import configure
+
+    configure(log_format)
 
 
 def _load(config_path: str | None) -> Config:
@@ -211,6 +225,159 @@ def posts(config_path: str | None, now_text: str | None, as_json: bool) -> None:
         click.echo(f"{len(errors)} files could not be read:")
         for error in errors:
             click.echo(f"    {error}")
+
+
+@cli.command()
+@_config_option
+@click.option("--once", is_flag=True, help="Run one tick and exit (for cron).")
+@_reported
+def run(config_path: str | None, once: bool) -> None:
+    """Run the worker: feeds, then announce each due post once per target.
+
+    Without --once it is a service: a tick every schedule.interval (or on
+    schedule.cron), and also exactly when the next scheduled post falls due.
+    SIGTERM or SIGINT let the delivery in flight finish, then it exits 0.
+
+    With --once it runs one tick, for cron: exit 0 when all went well, 1 when
+    a delivery failed or a post could not be read. If another tick holds the
+    state, it says so and exits 0.
+
+    \b
+    Examples:
+      syndicate run                       the service (systemd, a container)
+      syndicate run --once                one tick
+      */5 * * * * cd /srv/blog && syndicate run --once     a crontab line
+    """
+    from .worker import run_once, run_service
+
+    config = _load(config_path)
+    if not once:
+        run_service(config)
+        return
+    report = run_once(config)
+    if report is None:
+        click.echo("another tick is running on this state; nothing done")
+        return
+    dispatch = report.dispatch
+    feeds = len(report.feeds.written) if report.feeds else 0
+    click.echo(
+        f"{report.due} due of {report.posts} posts; {feeds} feed files changed; "
+        f"{report.enqueued} enqueued; {len(dispatch.sent)} sent, {len(dispatch.retried)} to retry, "
+        f"{len(dispatch.dead)} dead, {len(dispatch.held)} held"
+    )
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@_config_option
+@click.argument("post_ref", metavar="POST")
+@click.option("--target", "names", multiple=True, help="Only this target (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Print what each target would send; send nothing.")
+@click.option("--force", is_flag=True, help="Send again even if it was sent before.")
+@_reported
+def publish(
+    config_path: str | None, post_ref: str, names: tuple[str, ...], dry_run: bool, force: bool
+) -> None:
+    """Send one post now, ignoring its date, the schedule and the baseline.
+
+    POST is a file path (or a path inside the posts folder), a post id or its
+    link. A post already sent (or held) to a target is not sent there again
+    unless --force is given.
+
+    \b
+    Examples:
+      syndicate publish posts/2026-04-10-ai-scribes.md --dry-run
+      syndicate publish posts/2026-04-10-ai-scribes.md --target team-hook
+    """
+    from .publish import dry_run as render_only
+    from .publish import find_post, pick_targets
+    from .publish import publish as send_now
+    from .targets.registry import make_targets
+    from .worker import tick_lock, utc_now
+
+    config = _load(config_path)
+    post = find_post(config, post_ref)
+    targets = pick_targets(make_targets(config), names)
+    if dry_run:
+        for outcome in render_only(post, targets):
+            click.echo(json.dumps(outcome.message, ensure_ascii=False, indent=2))
+        return
+    from .state import open_store
+
+    store = open_store(config.state.url, config.root)
+    try:
+        with tick_lock(store) as held:
+            if not held:
+                raise SyndicateError("a tick is running on this state; try again in a moment")
+            outcomes = send_now(config, store, post, targets, force=force, clock=utc_now)
+    finally:
+        for target in targets:
+            target.close()
+        store.close()
+    for outcome in outcomes:
+        click.echo(
+            f"{outcome.target}: {outcome.state}"
+            + (f" ({outcome.detail})" if outcome.detail else "")
+        )
+    if any(outcome.state != "sent" for outcome in outcomes):
+        sys.exit(1)
+
+
+@cli.command()
+@_config_option
+@_now_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@_reported
+def status(config_path: str | None, now_text: str | None, as_json: bool) -> None:
+    """Show every delivery: post × target, state, attempts, error, link.
+
+    Also the next scheduled post and the files that cannot be read. Needs no
+    secrets: it reads the state database and the posts folder only.
+
+    \b
+    Examples:
+      syndicate status
+      syndicate status --json | jq '.deliveries[] | select(.state == "dead")'
+    """
+    from .report import status_report, status_text
+
+    config = _load(config_path)
+    report = status_report(config, _now(now_text))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else status_text(report))
+
+
+@cli.command()
+@_config_option
+@click.option("--target", "target", default=None, help="Only deliveries to this target.")
+@click.option("--post", "post_ref", default=None, help="Only this post (path, id or link).")
+@_reported
+def retry(config_path: str | None, target: str | None, post_ref: str | None) -> None:
+    """Send dead and held deliveries again on the next tick.
+
+    Held deliveries are ones that may have arrived (the worker stopped while
+    sending): check the destination first.
+
+    \b
+    Examples:
+      syndicate retry --target team-hook
+      syndicate retry --post posts/2026-04-10-ai-scribes.md
+    """
+    from .outbox import revive
+    from .publish import find_post
+    from .state import open_store
+    from .worker import utc_now
+
+    config = _load(config_path)
+    post_id = find_post(config, post_ref).id if post_ref else None
+    store = open_store(config.state.url, config.root)
+    try:
+        revived = revive(store, utc_now(), target=target, post_id=post_id)
+    finally:
+        store.close()
+    click.echo(f"{len(revived)} deliveries will be retried on the next tick")
 
 
 def _clip(text: str, width: int) -> str:

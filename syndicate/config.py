@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .dates import parse_duration
 from .errors import ConfigError
 from .permalinks import absolute_url, check_template
+from .redact import register
 
 DEFAULT_CONFIG = Path("config/syndicate.toml")
 FEED_FORMATS = ("atom", "rss", "json")
@@ -80,12 +81,32 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class DeliveryConfig:
+    """How the outbox retries: exponential backoff with jitter, capped."""
+
+    backoff_base: timedelta
+    backoff_factor: float
+    backoff_cap: timedelta
+    jitter: float  # 0.2: each wait is drawn from ±20 % of the backoff
+    max_attempts: int
+    retry_after_cap: timedelta  # a service's Retry-After is honoured up to this
+    lease: timedelta  # how long a "sending" claim holds before it is ambiguous
+    concurrency: int  # targets sent to at once
+
+
+@dataclass(frozen=True)
 class TargetConfig:
     """One ``[[targets]]`` table; the target type validates ``options``."""
 
     name: str
     type: str
     options: dict[str, Any] = field(default_factory=dict)
+    index: int = 0
+    source: Path = DEFAULT_CONFIG
+
+    def table(self) -> Table:
+        """The target's keys (without name and type), for its type to read."""
+        return Table(self.options, f"targets[{self.index}].", self.source)
 
 
 @dataclass(frozen=True)
@@ -96,6 +117,7 @@ class Config:
     feeds: FeedsConfig
     state: StateConfig
     schedule: ScheduleConfig
+    delivery: DeliveryConfig
     targets: tuple[TargetConfig, ...]
 
 
@@ -111,8 +133,14 @@ def _show(value: object) -> str:
     return str(value)
 
 
-class _Table:
-    """Reads one TOML table, remembering which keys were used."""
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class Table:
+    """Reads one TOML table, remembering which keys were used.
+
+    Target types use it too, so every config error reads the same way.
+    """
 
     def __init__(self, data: dict[str, Any], prefix: str, source: Path) -> None:
         self.data = data
@@ -162,13 +190,52 @@ class _Table:
             raise self.error(key, f"expected a list of strings, got {_show(value)}")
         return tuple(value)
 
-    def table(self, key: str) -> _Table:
+    def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
+        value = self.text(key, default)
+        if value not in options:
+            expected = ", ".join(f'"{o}"' for o in options)
+            raise self.error(key, f"expected one of {expected}, got {_show(value)}")
+        return value
+
+    def number(self, key: str, default: float, *, minimum: float = 0.0) -> float:
+        value = self._get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+            raise self.error(key, f"expected a number of at least {minimum:g}, got {_show(value)}")
+        return float(value)
+
+    def duration(self, key: str, default: str) -> timedelta:
+        value = self._get(key)
+        try:
+            return parse_duration(default if value is None else value)
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+
+    def secret(self, key: str, *, required: bool = True) -> str:
+        """A string whose ``${NAME}`` parts come from the environment.
+
+        The resolved value is registered for redaction, so it never shows up
+        in a log line, an error or the state database.
+        """
+        raw = self.text(key, None if required else "")
+        missing = [name for name in _ENV_REF.findall(raw) if name not in os.environ]
+        if missing:
+            raise self.error(key, f"environment variable {missing[0]} is not set")
+        value = _ENV_REF.sub(lambda m: os.environ[m.group(1)], raw)
+        if value:
+            register(value)
+        if required and not value:
+            raise self.error(key, "is empty (expected a value or ${ENV_VAR})")
+        return value
+
+    def table(self, key: str) -> Table:
         value = self._get(key)
         if value is None:
             value = {}
         if not isinstance(value, dict):
             raise self.error(key, f"expected a table, got {_show(value)}")
-        return _Table(value, f"{self.prefix}{key}.", self.source)
+        return Table(value, f"{self.prefix}{key}.", self.source)
 
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)
@@ -179,12 +246,12 @@ class _Table:
             raise self.error(key, f"unknown key{hint}")
 
 
-def _relative_path(table: _Table, key: str, default: str, root: Path) -> Path:
+def _relative_path(table: Table, key: str, default: str, root: Path) -> Path:
     value = Path(table.text(key, default, nonempty=True))
     return value if value.is_absolute() else root / value
 
 
-def _site(table: _Table, root: Path) -> SiteConfig:
+def _site(table: Table, root: Path) -> SiteConfig:
     url = table.text("url", nonempty=True).strip()
     if not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
         raise table.error("url", f"expected an absolute http(s) URL, got {_show(url)}")
@@ -221,7 +288,7 @@ def _site(table: _Table, root: Path) -> SiteConfig:
     )
 
 
-def _author(site: _Table, title: str) -> Author:
+def _author(site: Table, title: str) -> Author:
     value = site.data.get("author")
     if isinstance(value, str) or value is None:
         site.used.add("author")
@@ -236,7 +303,7 @@ def _author(site: _Table, title: str) -> Author:
     return author
 
 
-def _feeds(table: _Table, root: Path) -> FeedsConfig:
+def _feeds(table: Table, root: Path) -> FeedsConfig:
     formats = table.str_list("formats", FEED_FORMATS)
     for name in formats:
         if name not in FEED_FORMATS:
@@ -263,7 +330,7 @@ def _feeds(table: _Table, root: Path) -> FeedsConfig:
     )
 
 
-def _schedule(table: _Table) -> ScheduleConfig:
+def _schedule(table: Table) -> ScheduleConfig:
     interval_value = table.data.get("interval")
     cron = table.text("cron", "") or None
     if interval_value is not None and cron:
@@ -282,6 +349,23 @@ def _schedule(table: _Table) -> ScheduleConfig:
     return ScheduleConfig(interval=interval, cron=cron)
 
 
+def _delivery(table: Table) -> DeliveryConfig:
+    jitter = table.number("jitter", 0.2)
+    if jitter > 1:
+        raise table.error("jitter", f"expected a fraction from 0 to 1, got {jitter:g}")
+    factor = table.number("backoff_factor", 2.0, minimum=1.0)
+    return DeliveryConfig(
+        backoff_base=table.duration("backoff_base", "30s"),
+        backoff_factor=factor,
+        backoff_cap=table.duration("backoff_cap", "6h"),
+        jitter=jitter,
+        max_attempts=table.positive_int("max_attempts", 10),
+        retry_after_cap=table.duration("retry_after_cap", "1h"),
+        lease=table.duration("lease", "5m"),
+        concurrency=table.positive_int("concurrency", 4),
+    )
+
+
 def _targets(raw: Any, source: Path) -> tuple[TargetConfig, ...]:
     if raw is None:
         return ()
@@ -292,14 +376,16 @@ def _targets(raw: Any, source: Path) -> tuple[TargetConfig, ...]:
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
             raise ConfigError(f"{source}: targets[{index}]: expected a table, got {_show(item)}")
-        table = _Table(item, f"targets[{index}].", source)
+        table = Table(item, f"targets[{index}].", source)
         name = table.text("name", nonempty=True)
         if name in seen:
             raise table.error("name", f'"{name}" is used by another target; names must be unique')
         seen.add(name)
         kind = table.text("type", nonempty=True)
         options = {k: v for k, v in item.items() if k not in ("name", "type")}
-        targets.append(TargetConfig(name=name, type=kind, options=options))
+        targets.append(
+            TargetConfig(name=name, type=kind, options=options, index=index, source=source)
+        )
     return tuple(targets)
 
 
@@ -327,7 +413,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 def parse_config(raw: dict[str, Any], source: Path) -> Config:
     # Relative paths are relative to the site root: the config folder's parent.
     root = source.resolve().parent.parent
-    top = _Table(raw, "", source)
+    top = Table(raw, "", source)
     site_table = top.table("site")
     site = _site(site_table, root)
     site_table.finish()
@@ -340,6 +426,9 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
     schedule_table = top.table("schedule")
     schedule = _schedule(schedule_table)
     schedule_table.finish()
+    delivery_table = top.table("delivery")
+    delivery = _delivery(delivery_table)
+    delivery_table.finish()
     top.used.add("targets")
     targets = _targets(raw.get("targets"), source)
     top.finish()
@@ -350,5 +439,6 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
         feeds=feeds,
         state=state,
         schedule=schedule,
+        delivery=delivery,
         targets=targets,
     )

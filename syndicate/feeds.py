@@ -151,6 +151,12 @@ def feed_file(config: Config, feed: Feed, kind: str) -> PurePosixPath:
     return PurePosixPath(feed.folder, configured.name) if feed.folder else configured
 
 
+def main_feed_paths(config: Config) -> list[Path]:
+    """The site-wide feed files the config asks for."""
+    site_feed = Feed(config.site.title, "", ())
+    return [config.feeds.output_dir / feed_file(config, site_feed, k) for k in config.feeds.formats]
+
+
 def _updated(feed: Feed) -> datetime:
     return max((entry.post.updated for entry in feed.entries), default=_EPOCH)
 

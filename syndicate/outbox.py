@@ -1,0 +1,393 @@
+"""The outbox: one delivery per post × target, and the rules that move it.
+
+::
+
+    pending ──claim──> sending ──2xx──────────────> sent
+       ^                  │──transient──> retry ──(due)──> sending …
+       │                  │──permanent / attempts used up──> dead
+       │                  └──ambiguous, not idempotent──> held
+    (new post)         skipped: baseline or filtered, never sent
+    dead, held ──`syndicate retry`──> retry
+
+Every transition is committed before the next network call. A ``sending`` row
+whose worker died is an ambiguous outcome: idempotent targets retry it with
+the same key, the others are held for a person (or retried, when the target
+says ``on_ambiguous = "retry"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from .config import DeliveryConfig
+from .errors import DeliveryError, PermanentError, PostError, TransientError
+from .feeds import Entry, render_entry
+from .logs import event
+from .posts import Post
+from .redact import redact
+from .state import Delivery, Store
+from .targets.base import Receipt, Target
+
+Clock = Callable[[], datetime]
+MISSING_POST_WAIT = timedelta(minutes=15)
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRY = "retry"
+    DEAD = "dead"
+    SKIPPED = "skipped"
+    HELD = "held"
+
+
+def delivery_key(post_id: str, target: str) -> str:
+    """The stable idempotency key of (post, target): the same on every retry,
+    every worker and every restart."""
+    digest = hashlib.sha256(f"{post_id}\x00{target}".encode()).hexdigest()
+    return f"syn_{digest[:32]}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to try again: pure, so it is tested with tables."""
+
+    base: timedelta
+    factor: float
+    cap: timedelta
+    jitter: float
+    max_attempts: int
+    retry_after_cap: timedelta
+
+    @classmethod
+    def from_config(cls, config: DeliveryConfig) -> RetryPolicy:
+        return cls(
+            base=config.backoff_base,
+            factor=config.backoff_factor,
+            cap=config.backoff_cap,
+            jitter=config.jitter,
+            max_attempts=config.max_attempts,
+            retry_after_cap=config.retry_after_cap,
+        )
+
+    def backoff(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th failure, before jitter."""
+        seconds = self.base.total_seconds() * self.factor ** max(0, attempts - 1)
+        return timedelta(seconds=min(seconds, self.cap.total_seconds()))
+
+    def delay(self, attempts: int, retry_after: float | None, rng: random.Random) -> timedelta:
+        """The service's hint when it gave one (capped), else backoff ± jitter."""
+        if retry_after is not None:
+            return min(timedelta(seconds=max(0.0, retry_after)), self.retry_after_cap)
+        spread = 1 + rng.uniform(-self.jitter, self.jitter)
+        return timedelta(seconds=self.backoff(attempts).total_seconds() * spread)
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts
+
+
+# --- enqueue -----------------------------------------------------------------
+
+
+def plan_deliveries(
+    due: Sequence[Post],
+    target: Target,
+    *,
+    first_sight: bool,
+    existing: set[str],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """New rows for ``target``: pending, or skipped (filtered or baseline)."""
+    rows = []
+    for post in due:
+        if post.id in existing:
+            continue
+        state, reason = State.PENDING, None
+        if not target.filters.accepts(post.categories, post.tags):
+            state, reason = State.SKIPPED, "filtered: not in the target's categories or tags"
+        elif first_sight and post.date < now - target.backfill:
+            state, reason = State.SKIPPED, "baseline: published before the target was added"
+        rows.append(
+            {
+                "post_id": post.id,
+                "target": target.name,
+                "key": delivery_key(post.id, target.name),
+                "state": str(state),
+                "reason": reason,
+                "attempts": 0,
+                "post_date": post.date,
+                "next_attempt_at": now if state == State.PENDING else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
+
+
+def enqueue(store: Store, due: Sequence[Post], targets: Iterable[Target], now: datetime) -> int:
+    """Record a delivery for every due post × target; returns how many are pending."""
+    known = store.known_targets()
+    pending = 0
+    for target in targets:
+        first_sight = target.name not in known
+        if first_sight:
+            store.add_target(target.name, now)
+        rows = plan_deliveries(
+            due,
+            target,
+            first_sight=first_sight,
+            existing=store.delivered_post_ids(target.name),
+            now=now,
+        )
+        store.insert_deliveries(rows)
+        for row in rows:
+            fields = {"post": row["post_id"], "target": target.name}
+            if row["state"] == State.PENDING:
+                pending += 1
+                event("delivery_enqueued", **fields)
+            else:
+                event("delivery_skipped", reason=row["reason"], **fields)
+    return pending
+
+
+# --- ambiguous outcomes --------------------------------------------------------
+
+
+def recover(
+    store: Store, targets: dict[str, Target], now: datetime, *, exclusive: bool
+) -> list[Delivery]:
+    """Resolve rows left in ``sending`` by a worker that died.
+
+    ``exclusive``: the caller holds the only lock on the state (SQLite), so
+    every ``sending`` row is orphaned now, whatever its lease says.
+    """
+    resolved = []
+    for delivery in store.stale_sending(now, all_of_them=exclusive):
+        target = targets.get(delivery.target)
+        fields: dict[str, Any] = {"post": delivery.post_id, "target": delivery.target}
+        if target is not None and target.retries_ambiguous():
+            why = "ambiguous: the worker stopped while sending; retrying with the same key"
+            state, next_at = State.RETRY, now
+            event("retry_scheduled", wait="0s", error=why, **fields)
+        else:
+            why = (
+                "ambiguous: the worker stopped while sending, so it may have arrived; "
+                "check, then run `syndicate retry` to send it again"
+            )
+            state, next_at = State.HELD, None
+            event("delivery_held", level=logging.WARNING, reason=why, **fields)
+        if store.update(
+            delivery.id,
+            State.SENDING,
+            state=str(state),
+            reason=why if state == State.HELD else None,
+            last_error=why,
+            attempts=delivery.attempts + 1,
+            next_attempt_at=next_at,
+            lease_until=None,
+            lease_owner=None,
+            updated_at=now,
+        ):
+            resolved.append(delivery)
+    return resolved
+
+
+# --- dispatch ------------------------------------------------------------------
+
+
+@dataclass
+class DispatchReport:
+    sent: list[Delivery] = field(default_factory=list)
+    retried: list[Delivery] = field(default_factory=list)
+    dead: list[Delivery] = field(default_factory=list)
+    held: list[Delivery] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.retried or self.dead or self.held)
+
+
+class Dispatcher:
+    """Sends due deliveries: targets in parallel, each target's oldest first."""
+
+    def __init__(
+        self,
+        store: Store,
+        targets: Sequence[Target],
+        posts: dict[str, Post],
+        *,
+        policy: RetryPolicy,
+        lease: timedelta,
+        concurrency: int,
+        clock: Clock,
+        owner: str,
+        stop: threading.Event | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.targets = list(targets)
+        self.posts = posts
+        self.policy = policy
+        self.lease = lease
+        self.concurrency = max(1, concurrency)
+        self.clock = clock
+        self.owner = owner
+        self.stop = stop or threading.Event()
+        self.rng = rng or random.Random()
+        self.report = DispatchReport()
+        self._entries: dict[str, Entry | PostError] = {}
+        self._lock = threading.Lock()
+
+    def run(self) -> DispatchReport:
+        if not self.targets:
+            return self.report
+        workers = min(self.concurrency, len(self.targets))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
+            for future in [pool.submit(self.drain, target) for target in self.targets]:
+                future.result()
+        return self.report
+
+    def drain(self, target: Target) -> None:
+        """Send everything due for one target, oldest post first."""
+        skip: list[int] = []
+        while not self.stop.is_set():
+            now = self.clock()
+            delivery = self.store.claim_next(
+                target.name, now, self.owner, now + self.lease, skip=skip
+            )
+            if delivery is None:
+                return
+            post = self.posts.get(delivery.post_id)
+            if post is None:
+                skip.append(delivery.id)
+                self._release_missing(delivery, now)
+                continue
+            self.deliver(target, delivery, post)
+
+    def _release_missing(self, delivery: Delivery, now: datetime) -> None:
+        # Unreadable or removed for now: wait without spending an attempt.
+        self.store.finish(
+            delivery,
+            self.owner,
+            state=str(State.RETRY),
+            next_attempt_at=now + MISSING_POST_WAIT,
+            last_error="the post is not in the posts folder now (unreadable or removed)",
+            updated_at=now,
+        )
+
+    def _entry(self, post: Post, target: Target) -> Entry:
+        with self._lock:
+            cached = self._entries.get(post.id)
+        if cached is None:
+            try:
+                cached = render_entry(post, target.site)
+            except PostError as exc:
+                cached = exc
+            with self._lock:
+                self._entries[post.id] = cached
+        if isinstance(cached, PostError):
+            raise TransientError(f"{post.source}: {cached}")
+        return cached
+
+    def deliver(self, target: Target, delivery: Delivery, post: Post) -> None:
+        """Render and send one claimed delivery, then commit the outcome."""
+        fields = {"post": post.id, "target": target.name, "attempt": delivery.attempts + 1}
+        try:
+            message = target.render(self._entry(post, target), delivery.key)
+        except DeliveryError as exc:
+            self._failed(target, delivery, exc, fields)
+            return
+        except Exception as exc:  # a bug in a target's render: never retried in a loop
+            self._failed(target, delivery, PermanentError(f"render failed: {_brief(exc)}"), fields)
+            return
+        try:
+            receipt = target.send(message)
+        except DeliveryError as exc:
+            self._failed(target, delivery, exc, fields)
+            return
+        except Exception as exc:  # it may have been sent before the failure
+            error = TransientError(f"send failed: {_brief(exc)}", ambiguous=True)
+            self._failed(target, delivery, error, fields)
+            return
+        self._sent(delivery, receipt, fields)
+
+    def _sent(self, delivery: Delivery, receipt: Receipt, fields: dict[str, Any]) -> None:
+        now = self.clock()
+        self.store.finish(
+            delivery,
+            self.owner,
+            state=str(State.SENT),
+            attempts=delivery.attempts + 1,
+            sent_at=now,
+            updated_at=now,
+            remote_id=receipt.remote_id,
+            remote_url=receipt.remote_url,
+            last_error=None,
+            reason=None,
+        )
+        with self._lock:
+            self.report.sent.append(delivery)
+        event("delivery_sent", remote=receipt.remote_url or receipt.remote_id, **fields)
+
+    def _failed(
+        self, target: Target, delivery: Delivery, error: DeliveryError, fields: dict[str, Any]
+    ) -> None:
+        now = self.clock()
+        attempts = delivery.attempts + 1
+        message = redact(str(error))
+        values: dict[str, Any] = {"attempts": attempts, "last_error": message, "updated_at": now}
+        if isinstance(error, TransientError) and error.ambiguous and not target.retries_ambiguous():
+            reason = f"ambiguous: {message}; check whether it arrived, then `syndicate retry`"
+            values.update(state=str(State.HELD), reason=reason, next_attempt_at=None)
+            bucket, name = self.report.held, "delivery_held"
+        elif isinstance(error, TransientError) and not self.policy.exhausted(attempts):
+            wait = self.policy.delay(attempts, error.retry_after, self.rng)
+            values.update(state=str(State.RETRY), next_attempt_at=now + wait)
+            fields = {**fields, "wait": f"{wait.total_seconds():.0f}s"}
+            bucket, name = self.report.retried, "retry_scheduled"
+        else:
+            if isinstance(error, TransientError):
+                message = f"gave up after {attempts} attempts: {message}"
+            values.update(state=str(State.DEAD), reason=message, next_attempt_at=None)
+            bucket, name = self.report.dead, "delivery_dead"
+        self.store.finish(delivery, self.owner, **values)
+        with self._lock:
+            bucket.append(delivery)
+        level = logging.ERROR if name == "delivery_dead" else logging.WARNING
+        event(name, level=level, error=message, **fields)
+
+
+def _brief(exc: Exception) -> str:
+    return redact(f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300])
+
+
+def revive(
+    store: Store, now: datetime, *, target: str | None = None, post_id: str | None = None
+) -> list[Delivery]:
+    """``syndicate retry``: dead and held deliveries go back to the queue."""
+    revived = []
+    for delivery in store.list_deliveries(
+        target=target, post_id=post_id, states=(State.DEAD, State.HELD)
+    ):
+        if store.update(
+            delivery.id,
+            delivery.state,
+            state=str(State.RETRY),
+            attempts=0,
+            reason=None,
+            next_attempt_at=now,
+            updated_at=now,
+        ):
+            revived.append(delivery)
+            event("delivery_revived", post=delivery.post_id, target=delivery.target)
+    return revived

@@ -1,0 +1,48 @@
+"""Secrets never leave the process in clear: logs, errors, state and output.
+
+Every secret resolved from the environment is registered here, and every line
+syndicate writes passes through ``redact``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+MASK = "***"
+# Long enough to be a credential and not a word that happens to match.
+_MIN_LENGTH = 6
+# Tokens in URLs: /api/webhooks/<id>/<token>, ?token=, ?key=, bot<token>/.
+_URL_TOKENS = re.compile(
+    r"(?P<lead>[?&](?:token|key|secret|sig|signature|access_token|api_key)=)[^&\s#]+",
+    re.IGNORECASE,
+)
+
+
+def register(secret: str) -> None:
+    """Remember a secret value so ``redact`` hides it wherever it shows up."""
+    if len(secret) >= _MIN_LENGTH:
+        with _lock:
+            _secrets.add(secret)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret and URL token replaced by ***."""
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return _URL_TOKENS.sub(lambda m: m.group("lead") + MASK, text)
+
+
+class RedactingFilter(logging.Filter):
+    """Applied to syndicate's log handler: no record leaves with a secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True

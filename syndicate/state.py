@@ -1,0 +1,434 @@
+"""The state store: posts seen, deliveries, targets seen, feed fingerprints.
+
+SQLAlchemy Core on SQLite (default, a file under ``state/``, WAL) or
+PostgreSQL (``postgresql://`` URL; several workers share it). The schema has a
+version: an older database is upgraded in place on open, a newer one refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, RowMapping, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.types import DateTime, TypeDecorator
+
+from .errors import StateError
+from .redact import redact
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the state store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = MetaData()
+
+meta = Table(
+    "syndicate_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("size", Integer),
+    Column("mtime_ns", String(32)),
+    Column("content_hash", String(64)),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+)
+
+targets = Table(
+    "targets",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("post_id", Text, nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("post_date", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("lease_until", UTCDateTime),
+    Column("lease_owner", String(100)),
+    Column("last_error", Text),
+    Column("remote_id", Text),
+    Column("remote_url", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("post_id", "target", name="deliveries_post_target"),
+    Index("deliveries_due", "target", "state", "next_attempt_at"),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("written_at", UTCDateTime, nullable=False),
+)
+
+kv = Table(
+    "kv",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# version -> function upgrading a database at that version by one step.
+MIGRATIONS: dict[int, Any] = {}
+
+
+def resolve_url(url: str, root: Path) -> str:
+    """A relative SQLite path is relative to the site root; PostgreSQL URLs
+    use psycopg (version 3) unless they name a driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StateError(f"state.url: not a database URL: {redact(url)}") from None
+    if parsed.drivername == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not Path(database).is_absolute():
+            parsed = parsed.set(database=str(root / database))
+    elif parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif not parsed.drivername.startswith("postgresql+"):
+        raise StateError(
+            f'state.url: expected "sqlite:///path" or "postgresql://...", got "{parsed.drivername}://"'
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed "sending" survives a power cut, so nothing is sent twice.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One post × target, as stored."""
+
+    id: int
+    post_id: str
+    target: str
+    key: str
+    state: str
+    reason: str | None
+    attempts: int
+    post_date: datetime
+    next_attempt_at: datetime | None
+    lease_until: datetime | None
+    lease_owner: str | None
+    last_error: str | None
+    remote_id: str | None
+    remote_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Delivery:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+class Store:
+    """An open state database. Methods commit their own transactions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        database = self.engine.url.database
+        if self.is_sqlite and database and database != ":memory:":
+            return Path(database)
+        return None
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _insert_ignoring_duplicates(self, table: Table) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    # --- targets and posts ---------------------------------------------------
+
+    def known_targets(self) -> set[str]:
+        with self.begin() as db:
+            return set(db.scalars(select(targets.c.name)))
+
+    def add_target(self, name: str, now: datetime) -> bool:
+        """Record a target's first sight; False if another worker was first."""
+        with self.begin() as db:
+            result = db.execute(
+                self._insert_ignoring_duplicates(targets).values(name=name, first_seen=now)
+            )
+            return bool(result.rowcount)
+
+    def delivered_post_ids(self, target: str) -> set[str]:
+        """Posts that already have a delivery row (in any state) for ``target``."""
+        with self.begin() as db:
+            return set(
+                db.scalars(select(deliveries.c.post_id).where(deliveries.c.target == target))
+            )
+
+    def insert_deliveries(self, rows: list[dict[str, Any]]) -> int:
+        """Insert new rows; a row another worker inserted first is left alone."""
+        if not rows:
+            return 0
+        inserted = 0
+        with self.begin() as db:
+            for row in rows:
+                inserted += db.execute(
+                    self._insert_ignoring_duplicates(deliveries).values(**row)
+                ).rowcount
+        return inserted
+
+    def known_post_ids(self) -> set[str]:
+        with self.begin() as db:
+            return set(db.scalars(select(posts.c.id)))
+
+    def add_posts(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            with self.begin() as db:
+                for row in rows:
+                    db.execute(self._insert_ignoring_duplicates(posts).values(**row))
+
+    # --- deliveries ----------------------------------------------------------
+
+    def claim_next(
+        self,
+        target: str,
+        now: datetime,
+        owner: str,
+        lease_until: datetime,
+        skip: Iterable[int] = (),
+    ) -> Delivery | None:
+        """Take the oldest due delivery of ``target``: commit it as ``sending``
+        with a lease. PostgreSQL skips rows other workers hold."""
+        with self.begin() as db:
+            query = (
+                select(deliveries.c.id)
+                .where(
+                    deliveries.c.target == target,
+                    deliveries.c.state.in_(("pending", "retry")),
+                    deliveries.c.next_attempt_at <= now,
+                )
+                .order_by(deliveries.c.post_date, deliveries.c.id)
+                .limit(1)
+            )
+            skipped = list(skip)
+            if skipped:
+                query = query.where(deliveries.c.id.not_in(skipped))
+            if not self.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            found = db.scalar(query)
+            if found is None:
+                return None
+            db.execute(
+                deliveries.update()
+                .where(deliveries.c.id == found)
+                .values(state="sending", lease_until=lease_until, lease_owner=owner, updated_at=now)
+            )
+            row = db.execute(select(deliveries).where(deliveries.c.id == found)).mappings().one()
+            return Delivery.from_row(row)
+
+    def finish(self, delivery: Delivery, owner: str, **values: Any) -> bool:
+        """Commit a claimed delivery's outcome; False if the lease was lost."""
+        with self.begin() as db:
+            result = db.execute(
+                deliveries.update()
+                .where(
+                    deliveries.c.id == delivery.id,
+                    deliveries.c.state == "sending",
+                    deliveries.c.lease_owner == owner,
+                )
+                .values(lease_until=None, lease_owner=None, **values)
+            )
+            return bool(result.rowcount)
+
+    def update(self, delivery_id: int, expected_state: str, **values: Any) -> bool:
+        """Change one row if it is still in ``expected_state``."""
+        with self.begin() as db:
+            result = db.execute(
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id, deliveries.c.state == expected_state)
+                .values(**values)
+            )
+            return bool(result.rowcount)
+
+    def stale_sending(self, now: datetime, *, all_of_them: bool = False) -> list[Delivery]:
+        """Rows left in ``sending`` by a worker that died: lease expired, or
+        every one when the caller holds the only lock (SQLite)."""
+        query = select(deliveries).where(deliveries.c.state == "sending")
+        if not all_of_them:
+            query = query.where(deliveries.c.lease_until < now)
+        with self.begin() as db:
+            return [Delivery.from_row(row) for row in db.execute(query).mappings()]
+
+    def list_deliveries(
+        self, *, target: str | None = None, post_id: str | None = None, states: Iterable[str] = ()
+    ) -> list[Delivery]:
+        query = select(deliveries).order_by(deliveries.c.post_date.desc(), deliveries.c.target)
+        if target is not None:
+            query = query.where(deliveries.c.target == target)
+        if post_id is not None:
+            query = query.where(deliveries.c.post_id == post_id)
+        wanted = list(states)
+        if wanted:
+            query = query.where(deliveries.c.state.in_(wanted))
+        with self.begin() as db:
+            return [Delivery.from_row(row) for row in db.execute(query).mappings()]
+
+    # --- feeds -----------------------------------------------------------------
+
+    def feed_fingerprint(self) -> str | None:
+        with self.begin() as db:
+            value: str | None = db.scalar(select(feeds.c.fingerprint).where(feeds.c.name == "all"))
+            return value
+
+    def set_feed_fingerprint(self, fingerprint: str, now: datetime) -> None:
+        with self.begin() as db:
+            db.execute(feeds.delete().where(feeds.c.name == "all"))
+            db.execute(feeds.insert().values(name="all", fingerprint=fingerprint, written_at=now))
+
+    @contextlib.contextmanager
+    def feed_lock(self) -> Iterator[bool]:
+        """PostgreSQL: True for the one worker holding the feed-building lock.
+        SQLite: always True (the tick's file lock already makes it the only one)."""
+        if self.is_sqlite:
+            yield True
+            return
+        with self.engine.connect() as db:
+            held = bool(db.scalar(text("SELECT pg_try_advisory_lock(727002)")))
+            try:
+                yield held
+            finally:
+                if held:
+                    db.execute(text("SELECT pg_advisory_unlock(727002)"))
+                db.commit()
+
+    # --- key/value, for target sessions and the like -------------------------
+
+    def get_value(self, key: str) -> str | None:
+        with self.begin() as db:
+            value: str | None = db.scalar(select(kv.c.value).where(kv.c.key == key))
+            return value
+
+    def set_value(self, key: str, value: str) -> None:
+        with self.begin() as db:
+            updated = db.execute(kv.update().where(kv.c.key == key).values(value=value))
+            if updated.rowcount == 0:
+                db.execute(kv.insert().values(key=key, value=value))
+
+
+def open_store(url: str, root: Path) -> Store:
+    """Open (creating or upgrading) the state database at ``url``."""
+    resolved = resolve_url(url, root)
+    parsed = make_url(resolved)
+    if parsed.drivername == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(resolved, future=True, pool_pre_ping=True)
+    except (NoSuchModuleError, ModuleNotFoundError):
+        raise StateError(
+            "state.url: PostgreSQL needs the psycopg driver: pip install 'syndicate[postgres]'"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        _migrate(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise StateError(
+            f"state.url: cannot open the state database ({redact(_first_line(exc))})"
+        ) from None
+    return Store(engine)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else ""
+
+
+def _migrate(engine: Engine) -> None:
+    with engine.begin() as db:
+        if engine.dialect.name == "postgresql":
+            # Two workers starting at once must not both create the tables.
+            db.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+        if not inspect(db).has_table(meta.name):
+            metadata.create_all(db)
+            db.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            return
+        found = int(db.scalar(select(meta.c.value).where(meta.c.key == "schema_version")) or 0)
+        if found > SCHEMA_VERSION:
+            raise StateError(
+                f"the state database has schema version {found}, newer than this syndicate "
+                f"understands ({SCHEMA_VERSION}); upgrade syndicate, or point state.url elsewhere"
+            )
+        while found < SCHEMA_VERSION:
+            MIGRATIONS[found](db)
+            found += 1
+            db.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(found)))
+        # Tables added without a version bump (none yet) would be created here.
+        metadata.create_all(db)
