@@ -140,16 +140,28 @@ def enqueue(store: Store, due: Sequence[Post], targets: Iterable[Target], now: d
     pending = 0
     for target in targets:
         first_sight = target.name not in known
-        if first_sight:
-            store.add_target(target.name, now)
         rows = plan_deliveries(
             due,
             target,
             first_sight=first_sight,
-            existing=store.delivered_post_ids(target.name),
+            existing=set() if first_sight else store.delivered_post_ids(target.name),
             now=now,
         )
-        store.insert_deliveries(rows)
+        if (
+            first_sight
+            and store.insert_deliveries(rows, first_sight_of=target.name, now=now) is None
+        ):
+            # Another worker took the baseline first: ours is only what is new.
+            rows = plan_deliveries(
+                due,
+                target,
+                first_sight=False,
+                existing=store.delivered_post_ids(target.name),
+                now=now,
+            )
+            store.insert_deliveries(rows)
+        elif not first_sight:
+            store.insert_deliveries(rows)
         for row in rows:
             fields = {"post": row["post_id"], "target": target.name}
             if row["state"] == State.PENDING:

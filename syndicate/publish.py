@@ -34,7 +34,11 @@ def find_post(config: Config, ref: str) -> Post:
     """A post by file path (absolute, or relative to here or to the posts
     folder), by id, or by link."""
     found = scan(config.site)
-    candidates = {Path(ref).resolve(), (config.site.posts_dir / ref).resolve()}
+    candidates = {
+        Path(ref).resolve(),
+        (config.root / ref).resolve(),
+        (config.site.posts_dir / ref).resolve(),
+    }
     for post in found.posts:
         if ref in (post.id, post.url) or post.path.resolve() in candidates:
             return post

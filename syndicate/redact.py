@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from urllib.parse import parse_qsl, urlsplit
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -23,10 +24,19 @@ _URL_TOKENS = re.compile(
 
 
 def register(secret: str) -> None:
-    """Remember a secret value so ``redact`` hides it wherever it shows up."""
-    if len(secret) >= _MIN_LENGTH:
-        with _lock:
-            _secrets.add(secret)
+    """Remember a secret value so ``redact`` hides it wherever it shows up.
+
+    For a URL (webhook URLs carry their token in the path or the query), its
+    path and query values are registered too: HTTP libraries quote
+    ``/path?query`` without the host in their errors.
+    """
+    values = {secret}
+    if re.match(r"^https?://", secret, re.IGNORECASE):
+        parts = urlsplit(secret)
+        values.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+        values.update(value for _, value in parse_qsl(parts.query))
+    with _lock:
+        _secrets.update(value for value in values if len(value) >= _MIN_LENGTH)
 
 
 def redact(text: str) -> str:

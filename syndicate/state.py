@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.types import DateTime, TypeDecorator
 
 from .errors import StateError
@@ -218,13 +218,9 @@ class Store:
         with self.begin() as db:
             return set(db.scalars(select(targets.c.name)))
 
-    def add_target(self, name: str, now: datetime) -> bool:
-        """Record a target's first sight; False if another worker was first."""
-        with self.begin() as db:
-            result = db.execute(
-                self._insert_ignoring_duplicates(targets).values(name=name, first_seen=now)
-            )
-            return bool(result.rowcount)
+    def _add_target(self, db: Connection, name: str, now: datetime) -> bool:
+        statement = self._insert_ignoring_duplicates(targets).values(name=name, first_seen=now)
+        return bool(db.execute(statement).rowcount)
 
     def delivered_post_ids(self, target: str) -> set[str]:
         """Posts that already have a delivery row (in any state) for ``target``."""
@@ -233,16 +229,29 @@ class Store:
                 db.scalars(select(deliveries.c.post_id).where(deliveries.c.target == target))
             )
 
-    def insert_deliveries(self, rows: list[dict[str, Any]]) -> int:
-        """Insert new rows; a row another worker inserted first is left alone."""
-        if not rows:
-            return 0
+    def insert_deliveries(
+        self,
+        rows: list[dict[str, Any]],
+        *,
+        first_sight_of: str | None = None,
+        now: datetime | None = None,
+    ) -> int | None:
+        """Insert new rows; a row another worker inserted first is left alone.
+
+        With ``first_sight_of``, the target's first sight is recorded in the
+        same transaction as its baseline rows, so a crash can never leave a
+        target "seen" without its baseline. None when another worker saw the
+        target first (nothing was written).
+        """
         inserted = 0
         with self.begin() as db:
+            if first_sight_of is not None:
+                assert now is not None
+                if not self._add_target(db, first_sight_of, now):
+                    return None
             for row in rows:
-                inserted += db.execute(
-                    self._insert_ignoring_duplicates(deliveries).values(**row)
-                ).rowcount
+                statement = self._insert_ignoring_duplicates(deliveries).values(**row)
+                inserted += db.execute(statement).rowcount
         return inserted
 
     def known_post_ids(self) -> set[str]:
@@ -399,7 +408,7 @@ def open_store(url: str, root: Path) -> Store:
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         _migrate(engine)
-    except OperationalError as exc:
+    except SQLAlchemyError as exc:
         engine.dispose()
         raise StateError(
             f"state.url: cannot open the state database ({redact(_first_line(exc))})"

@@ -189,7 +189,16 @@ def run_service(config: Config) -> None:
     stop = threading.Event()
     scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True})
 
+    # Held for a whole tick, scheduling included; stopping takes it too, so a
+    # stop waits for the tick in flight and no new tick starts after it.
+    running = threading.Lock()
+
     def one_tick() -> None:
+        with running:
+            if not stop.is_set():
+                _tick_and_schedule()
+
+    def _tick_and_schedule() -> None:
         with tick_lock(store) as held:
             if not held:
                 event("tick_skipped", reason="another tick holds the state lock")
@@ -229,8 +238,9 @@ def run_service(config: Config) -> None:
     try:
         stop.wait()
     finally:
-        # Let the delivery in flight finish and commit; claim nothing new.
-        scheduler.shutdown(wait=True)
+        # The delivery in flight finishes and commits; nothing new is claimed.
+        with running:
+            scheduler.shutdown(wait=False)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         for target in targets:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ def make_site(
     *,
     site: dict[str, Any] | None = None,
     feeds: dict[str, Any] | None = None,
+    targets: list[dict[str, Any]] | None = None,
+    delivery: dict[str, Any] | None = None,
 ) -> Config:
     """A site under ``root``: posts/ with ``posts``, feeds to public/."""
     write_posts(root / "posts", posts or {})
@@ -37,6 +40,8 @@ def make_site(
             **(site or {}),
         },
         "feeds": feeds or {},
+        "delivery": delivery or {},
+        "targets": targets or [],
     }
     (root / "config").mkdir(parents=True, exist_ok=True)
     return parse_config(raw, root / "config" / "syndicate.toml")
@@ -50,3 +55,17 @@ def post(title: str, date: str, body: str = "Body text.", **fields: Any) -> str:
     lines += [f"{key}: {value}" for key, value in fields.items()]
     lines += ["---", "", body, ""]
     return "\n".join(lines)
+
+
+class FakeClock:
+    """An injected clock: ``clock()`` is now; ``advance`` moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now

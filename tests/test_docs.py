@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from syndicate.cli import cli
-from syndicate.config import FeedsConfig, ScheduleConfig, SiteConfig, StateConfig
+from syndicate.config import (
+    FeedsConfig,
+    ScheduleConfig,
+    SiteConfig,
+    StateConfig,
+)
+from syndicate.targets.registry import TYPES, target_class
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text("utf-8")
@@ -40,3 +46,15 @@ def test_readme_commands_are_marked_for_ci() -> None:
     for marker in ("<!-- run-command -->", "<!-- test-command -->"):
         after = README.split(marker, 1)[1].lstrip()
         assert after.startswith("```bash\n")
+
+
+TARGETS_DOC = (ROOT / "docs" / "targets.md").read_text("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("kind", "key"),
+    [(kind, key) for kind in sorted(TYPES) for key in target_class(kind).fields],
+)
+def test_every_target_type_and_key_is_documented(kind: str, key: str) -> None:
+    part = TARGETS_DOC.split(f"## `{kind}`", 1)[1].split("\n## ", 1)[0]
+    assert re.search(rf"^\| `{key}` \|", part, re.MULTILINE), f"{kind}.{key}"

@@ -29,7 +29,6 @@ def new_session() -> requests.Session:
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     session.verify = True
-    session.max_redirects = 0
     return session
 
 

@@ -30,9 +30,9 @@ What this module takes from that specification, in our own words:
   answer by default). The status rules themselves live in ``http.py``.
 
 The URL, the secret and every header value are read with ``Table.secret``:
-they may come from ``${ENV}`` and are registered for redaction. The URL's path
-and query values are registered as well, because HTTP libraries quote the path
-without the host in their errors and services may echo a token back.
+they may come from ``${ENV}`` and are registered for redaction (for a URL,
+``redact.register`` also registers its path and query values, because HTTP
+libraries quote the path without the host in their errors).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ import re
 import time
 from collections.abc import Callable
 from typing import ClassVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
@@ -113,10 +113,9 @@ class WebhookTarget(Target):
         self.url = table.secret("url")
         parts = urlsplit(self.url)
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise table.error("url", 'expected an http(s) URL like "https://hooks.example.com/in"')
+            raise table.error("url", "expected an http:// or https:// URL with a host")
         if any(char.isspace() for char in self.url):
             raise table.error("url", "expected a URL without spaces or line breaks")
-        _register_url_parts(parts.path, parts.query)
         secret = table.secret("secret", required=False)
         self.key = _signing_key(table, secret) if secret else None
         self.headers = _extra_headers(table.table("headers"))
@@ -197,14 +196,6 @@ def _extra_headers(table: Table) -> dict[str, str]:
         headers[name] = value
     table.finish()
     return headers
-
-
-def _register_url_parts(path: str, query: str) -> None:
-    # The whole URL is registered by Table.secret; errors from urllib3 show
-    # "url: /path?query" without the host, and a service may echo a token.
-    register(path + (f"?{query}" if query else ""))
-    for _, value in parse_qsl(query, keep_blank_values=False):
-        register(value)
 
 
 def _remote_id(response: requests.Response) -> str | None:
