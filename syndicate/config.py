@@ -7,7 +7,6 @@ never silently does nothing.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -17,10 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .dates import parse_duration
 from .errors import ConfigError
 from .permalinks import absolute_url, check_template
-from .redact import register
+from .tables import Table, show
 
 DEFAULT_CONFIG = Path("config/syndicate.toml")
 FEED_FORMATS = ("atom", "rss", "json")
@@ -121,131 +119,6 @@ class Config:
     targets: tuple[TargetConfig, ...]
 
 
-def _show(value: object) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
-
-
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class Table:
-    """Reads one TOML table, remembering which keys were used.
-
-    Target types use it too, so every config error reads the same way.
-    """
-
-    def __init__(self, data: dict[str, Any], prefix: str, source: Path) -> None:
-        self.data = data
-        self.prefix = prefix
-        self.source = source
-        self.used: set[str] = set()
-
-    def error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {self.prefix}{key}: {message}")
-
-    def _get(self, key: str) -> Any:
-        self.used.add(key)
-        return self.data.get(key)
-
-    def text(self, key: str, default: str | None = None, *, nonempty: bool = False) -> str:
-        value = self._get(key)
-        if value is None:
-            if default is None:
-                raise self.error(key, "is required (expected a string)")
-            return default
-        if not isinstance(value, str) or (nonempty and not value.strip()):
-            kind = "a non-empty string" if nonempty else "a string"
-            raise self.error(key, f"expected {kind}, got {_show(value)}")
-        return value
-
-    def positive_int(self, key: str, default: int) -> int:
-        value = self._get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self.error(key, f"expected a positive integer, got {_show(value)}")
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        value = self._get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self.error(key, f"expected true or false, got {_show(value)}")
-        return value
-
-    def str_list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = self._get(key)
-        if value is None:
-            return default
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(key, f"expected a list of strings, got {_show(value)}")
-        return tuple(value)
-
-    def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
-        value = self.text(key, default)
-        if value not in options:
-            expected = ", ".join(f'"{o}"' for o in options)
-            raise self.error(key, f"expected one of {expected}, got {_show(value)}")
-        return value
-
-    def number(self, key: str, default: float, *, minimum: float = 0.0) -> float:
-        value = self._get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise self.error(key, f"expected a number of at least {minimum:g}, got {_show(value)}")
-        return float(value)
-
-    def duration(self, key: str, default: str) -> timedelta:
-        value = self._get(key)
-        try:
-            return parse_duration(default if value is None else value)
-        except ValueError as exc:
-            raise self.error(key, str(exc)) from None
-
-    def secret(self, key: str, *, required: bool = True) -> str:
-        """A string whose ``${NAME}`` parts come from the environment.
-
-        The resolved value is registered for redaction, so it never shows up
-        in a log line, an error or the state database.
-        """
-        raw = self.text(key, None if required else "")
-        missing = [name for name in _ENV_REF.findall(raw) if name not in os.environ]
-        if missing:
-            raise self.error(key, f"environment variable {missing[0]} is not set")
-        value = _ENV_REF.sub(lambda m: os.environ[m.group(1)], raw)
-        if value:
-            register(value)
-        if required and not value:
-            raise self.error(key, "is empty (expected a value or ${ENV_VAR})")
-        return value
-
-    def table(self, key: str) -> Table:
-        value = self._get(key)
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise self.error(key, f"expected a table, got {_show(value)}")
-        return Table(value, f"{self.prefix}{key}.", self.source)
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            key = unknown[0]
-            close = difflib.get_close_matches(key, sorted(self.used), n=1)
-            hint = f' (did you mean "{close[0]}"?)' if close else ""
-            raise self.error(key, f"unknown key{hint}")
-
-
 def _relative_path(table: Table, key: str, default: str, root: Path) -> Path:
     value = Path(table.text(key, default, nonempty=True))
     return value if value.is_absolute() else root / value
@@ -254,16 +127,16 @@ def _relative_path(table: Table, key: str, default: str, root: Path) -> Path:
 def _site(table: Table, root: Path) -> SiteConfig:
     url = table.text("url", nonempty=True).strip()
     if not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
-        raise table.error("url", f"expected an absolute http(s) URL, got {_show(url)}")
+        raise table.error("url", f"expected an absolute http(s) URL, got {show(url)}")
     baseurl = table.text("baseurl", "").strip()
     if re.search(r"\s|[?#]", baseurl):
-        raise table.error("baseurl", f'expected a path like "/blog", got {_show(baseurl)}')
+        raise table.error("baseurl", f'expected a path like "/blog", got {show(baseurl)}')
     zone_name = table.text("timezone", "UTC", nonempty=True)
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise table.error(
-            "timezone", f'expected an IANA time zone like "Europe/Berlin", got {_show(zone_name)}'
+            "timezone", f'expected an IANA time zone like "Europe/Berlin", got {show(zone_name)}'
         ) from None
     title = table.text("title", nonempty=True)
     author = _author(table, title)
@@ -308,7 +181,7 @@ def _feeds(table: Table, root: Path) -> FeedsConfig:
     for name in formats:
         if name not in FEED_FORMATS:
             raise table.error(
-                "formats", f'expected a list of "atom", "rss", "json", got {_show(name)}'
+                "formats", f'expected a list of "atom", "rss", "json", got {show(name)}'
             )
     paths = {}
     for key, default in (
@@ -319,7 +192,7 @@ def _feeds(table: Table, root: Path) -> FeedsConfig:
     ):
         value = table.text(key, default, nonempty=True)
         if value.startswith("/") or ".." in Path(value).parts:
-            raise table.error(key, f"expected a path inside feeds.output_dir, got {_show(value)}")
+            raise table.error(key, f"expected a path inside feeds.output_dir, got {show(value)}")
         paths[key] = value
     return FeedsConfig(
         output_dir=_relative_path(table, "output_dir", "public", root),
@@ -335,18 +208,13 @@ def _schedule(table: Table) -> ScheduleConfig:
     cron = table.text("cron", "") or None
     if interval_value is not None and cron:
         raise table.error("cron", "set either schedule.interval or schedule.cron, not both")
-    table.used.add("interval")
-    interval = None
+    interval = table.duration("interval", "5m")
     if cron is None:
-        try:
-            interval = parse_duration(interval_value if interval_value is not None else "5m")
-        except ValueError as exc:
-            raise table.error("interval", str(exc)) from None
         if interval.total_seconds() < 1:
             raise table.error("interval", "expected at least 1s")
     elif len(cron.split()) != 5:
-        raise table.error("cron", f'expected five fields like "*/5 * * * *", got {_show(cron)}')
-    return ScheduleConfig(interval=interval, cron=cron)
+        raise table.error("cron", f'expected five fields like "*/5 * * * *", got {show(cron)}')
+    return ScheduleConfig(interval=None if cron else interval, cron=cron)
 
 
 def _delivery(table: Table) -> DeliveryConfig:
@@ -370,12 +238,12 @@ def _targets(raw: Any, source: Path) -> tuple[TargetConfig, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise ConfigError(f"{source}: targets: expected [[targets]] tables, got {_show(raw)}")
+        raise ConfigError(f"{source}: targets: expected [[targets]] tables, got {show(raw)}")
     targets: list[TargetConfig] = []
     seen: set[str] = set()
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
-            raise ConfigError(f"{source}: targets[{index}]: expected a table, got {_show(item)}")
+            raise ConfigError(f"{source}: targets[{index}]: expected a table, got {show(item)}")
         table = Table(item, f"targets[{index}].", source)
         name = table.text("name", nonempty=True)
         if name in seen:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .dispatch import Dispatcher
 from .errors import ConfigError, PostError
 from .feeds import render_entry
-from .outbox import Clock, Dispatcher, RetryPolicy, State, delivery_key
+from .outbox import Clock, RetryPolicy, State, delivery_key
 from .posts import Post, scan
 from .state import Delivery, Store
 from .targets.base import Target

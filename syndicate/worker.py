@@ -24,9 +24,10 @@ from typing import Any
 
 from . import __version__
 from .config import Config
+from .dispatch import Dispatcher, DispatchReport
 from .feeds import BuildResult, build, main_feed_paths
 from .logs import event
-from .outbox import Clock, Dispatcher, DispatchReport, RetryPolicy, enqueue, recover
+from .outbox import Clock, RetryPolicy, enqueue, recover
 from .posts import BadFile, Post, due_posts, scan
 from .state import Store, open_store
 from .targets.base import Target

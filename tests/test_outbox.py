@@ -14,11 +14,12 @@ from helpers import FakeClock, make_site, post
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from syndicate.config import Config, Table
+from syndicate.config import Config
 from syndicate.errors import TransientError
 from syndicate.feeds import Entry
 from syndicate.outbox import revive
 from syndicate.state import Delivery, Store, open_store
+from syndicate.tables import Table
 from syndicate.targets import registry
 from syndicate.targets.base import Message, Receipt, Target
 from syndicate.targets.registry import make_targets

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, inspect, text
 
-from syndicate import state
+from syndicate import schema
 from syndicate.errors import StateError
 from syndicate.state import open_store, resolve_url
 
@@ -27,7 +27,7 @@ def test_sqlite_file_is_created_relative_to_the_site_root(tmp_path: Path) -> Non
         version = db.execute(
             "SELECT value FROM syndicate_meta WHERE key = 'schema_version'"
         ).fetchone()[0]
-    assert version == str(state.SCHEMA_VERSION)
+    assert version == str(schema.SCHEMA_VERSION)
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -42,13 +42,13 @@ def test_older_schema_is_upgraded_in_place(tmp_path: Path, monkeypatch: pytest.M
     store = open_store("sqlite:///s.db", tmp_path)
     store.set_value("kept", "yes")
     store.close()
-    current = state.SCHEMA_VERSION
+    current = schema.SCHEMA_VERSION
 
     def add_column(db: Connection) -> None:
         db.execute(text("ALTER TABLE targets ADD COLUMN note VARCHAR(20)"))
 
-    monkeypatch.setattr(state, "SCHEMA_VERSION", current + 1)
-    monkeypatch.setitem(state.MIGRATIONS, current, add_column)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(schema.MIGRATIONS, current, add_column)
     store = open_store("sqlite:///s.db", tmp_path)
     try:
         columns = {c["name"] for c in inspect(store.engine).get_columns("targets")}

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,33 @@ def test_the_service_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
 def test_worker_help_teaches(command: str) -> None:
     code, out, _ = run(command, "--help")
     assert code == 0 and "Example" in out
+
+
+def test_the_service_wakes_when_a_scheduled_post_falls_due(tmp_path: Path) -> None:
+    # The interval is an hour: only the wake-up at the post's own time can send it.
+    soon = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
+    config = site(
+        tmp_path,
+        FILE_TARGET,
+        {"2026-01-02-soon.md": post("Soon", soon.strftime("%Y-%m-%d %H:%M:%S +0000"))},
+    )
+    env = {**os.environ, "SYNDICATE_LOG_FORMAT": "json"}
+    service = subprocess.Popen(
+        [str(SCRIPT), "run", "--config", str(config)], stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert service.stderr is not None
+        events = []
+        for line in service.stderr:
+            events.append(json.loads(line))
+            if events[-1]["event"] == "delivery_sent" or len(events) > 100:
+                break
+        sent_at = datetime.now(UTC)
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.communicate(timeout=20)
+    names = [e["event"] for e in events]
+    assert names.count("tick_done") >= 1
+    assert names[-1] == "delivery_sent"
+    assert events[-1]["post"].endswith("/soon")
+    assert sent_at >= soon

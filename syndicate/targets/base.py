@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from ..config import SiteConfig, Table, TargetConfig
+from ..config import SiteConfig, TargetConfig
 from ..feeds import Entry
+from ..tables import Table
 
 ON_AMBIGUOUS = ("retry", "hold")
 

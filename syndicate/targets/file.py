@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..atomic import write_if_changed
-from ..config import Table
 from ..dates import isoformat
 from ..errors import TransientError
 from ..feeds import Entry
 from ..redact import redact
+from ..tables import Table
 from .base import Message, Receipt, Target
 
 EVENT = "post.published"

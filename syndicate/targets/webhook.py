@@ -49,9 +49,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..config import Table
 from ..feeds import Entry
 from ..redact import register
+from ..tables import Table
 from . import http
 from .base import Message, Receipt, Target
 from .file import post_data
