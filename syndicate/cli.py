@@ -308,6 +308,8 @@ def publish(
     from .state import open_store
 
     store = open_store(config.state.url, config.root)
+    for target in targets:
+        target.attach(store)
     try:
         with tick_lock(store) as held:
             if not held:
@@ -378,6 +380,45 @@ def retry(config_path: str | None, target: str | None, post_ref: str | None) -> 
     finally:
         store.close()
     click.echo(f"{len(revived)} deliveries will be retried on the next tick")
+
+
+@cli.command("targets")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def targets_command(as_json: bool) -> None:
+    """List the target types: their config keys, limits and idempotency.
+
+    \b
+    Example:
+      syndicate targets
+    """
+    from .targets.registry import TYPES, target_class
+
+    described: list[dict[str, Any]] = []
+    for kind in sorted(TYPES):
+        cls = target_class(kind)
+        described.append(
+            {
+                "type": kind,
+                "idempotent": cls.idempotent,
+                "on_ambiguous": "retry (same key)" if cls.idempotent else cls.default_on_ambiguous,
+                "fields": cls.fields,
+                "limits": list(cls.limits),
+                "summary": (sys.modules[cls.__module__].__doc__ or kind).strip().splitlines()[0],
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(described, ensure_ascii=False, indent=2))
+        return
+    for item in described:
+        click.echo(f"{item['type']}: {item['summary']}")
+        click.echo(
+            f"    idempotent: {'yes' if item['idempotent'] else 'no'}; ambiguous outcome: "
+            f"{item['on_ambiguous']}"
+        )
+        for limit in item["limits"]:
+            click.echo(f"    limit: {limit}")
+        for key, text in item["fields"].items():
+            click.echo(f"    {key:<16} {text}")
 
 
 def _clip(text: str, width: int) -> str:

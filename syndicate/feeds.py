@@ -69,7 +69,7 @@ def image_type(url: str) -> str | None:
     return IMAGE_TYPES.get(PurePosixPath(url.split("?", 1)[0]).suffix.lower())
 
 
-def _local_image(site: SiteConfig, url: str) -> Path | None:
+def local_image(site: SiteConfig, url: str) -> Path | None:
     """The file under ``site.source_dir`` that a site image URL points at."""
     base = site.absolute("/")
     if not url.startswith(base):
@@ -87,7 +87,7 @@ def render_entry(post: Post, site: SiteConfig) -> Entry:
     html = render_markdown(text) if post.is_markdown else text
     length = 0
     if post.image:
-        local = _local_image(site, post.image)
+        local = local_image(site, post.image)
         length = local.stat().st_size if local else 0
     return Entry(
         post=post,

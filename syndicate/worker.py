@@ -161,6 +161,8 @@ def tick_lock(store: Store) -> Iterator[bool]:
 def open_worker(config: Config) -> tuple[Store, list[Target]]:
     targets = make_targets(config)
     store = open_store(config.state.url, config.root)
+    for target in targets:
+        target.attach(store)
     return store, targets
 
 

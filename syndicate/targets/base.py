@@ -12,13 +12,21 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ..config import SiteConfig, TargetConfig
 from ..feeds import Entry
 from ..tables import Table
 
 ON_AMBIGUOUS = ("retry", "hold")
+
+
+class KeyValue(Protocol):
+    """Where a target keeps what must outlive a process (a login session)."""
+
+    def get_value(self, key: str) -> str | None: ...
+
+    def set_value(self, key: str, value: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -72,10 +80,14 @@ class Target(abc.ABC):
     default_on_ambiguous: ClassVar[str] = "hold"
     #: One line per config key, for ``syndicate targets`` and the docs.
     fields: ClassVar[dict[str, str]] = {}
+    #: The platform's limits render() enforces, one line each, for people.
+    limits: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: TargetConfig, site: SiteConfig) -> None:
         self.name = config.name
         self.site = site
+        # The site root: relative paths in a target's keys start here.
+        self.root = config.source.resolve().parent.parent
         table = config.table()
         self.filters = Filters(
             categories=table.str_list("categories", ()), tags=table.str_list("tags", ())
@@ -97,6 +109,11 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def send(self, message: Message) -> Receipt:
         """Deliver; raise TransientError or PermanentError when it did not work."""
+
+    def attach(self, state: KeyValue) -> None:
+        """Give the target the state store's key/value table (the worker does
+        this; a dry run does not, and render never needs it)."""
+        self.state: KeyValue | None = state
 
     def close(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Release connections; called once when the worker is done."""

@@ -3,7 +3,7 @@
 ``folder`` is a path; a relative one is resolved against the site root, the
 config file's folder's parent, the same rule ``config.py`` applies to
 ``posts_dir``, ``source_dir`` and ``feeds.output_dir``. The target reads that
-root from the config file's path it is given (``Table.source``), so the folder
+root from the config file's path (``Target.root``), so the folder
 does not move when ``site.source_dir`` is set to something else.
 
 Each delivery becomes ``<folder>/<name>.json``, where the name is taken from the
@@ -86,10 +86,7 @@ class FileTarget(Target):
 
     def configure(self, table: Table) -> None:
         folder = Path(table.text("folder", nonempty=True))
-        if not folder.is_absolute():
-            # The site root, as parse_config computes it from the config path.
-            folder = table.source.resolve().parent.parent / folder
-        self.folder = folder
+        self.folder = folder if folder.is_absolute() else self.root / folder
 
     def render(self, entry: Entry, key: str) -> Message:
         body = {"type": EVENT, "key": key, "target": self.name, "post": post_data(entry)}
