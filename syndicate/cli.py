@@ -13,8 +13,8 @@ import click
 
 from . import __version__
 from .config import Config, load_config
-from .dates import isoformat, parse_date
-from .errors import ConfigError, PostError, StateError, SyndicateError
+from .dates import parse_date
+from .errors import ConfigError, StateError, SyndicateError
 from .redact import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -163,68 +163,10 @@ def posts(config_path: str | None, now_text: str | None, as_json: bool) -> None:
       syndicate posts --now 2026-12-24T09:00Z   what will be due then
       syndicate posts --json | jq '.posts[] | select(.status == "due") | .url'
     """
-    from .posts import BadFile, scan, status, summary
+    from .report import posts_report, posts_text
 
-    config = _load(config_path)
-    now = _now(now_text)
-    found = scan(config.site)
-    errors = list(found.errors)
-    rows: list[dict[str, Any]] = []
-    for post in found.posts:
-        try:
-            text: str | None = summary(post)
-        except PostError as exc:
-            text = None
-            errors.append(BadFile(post.source, str(exc), exc.line))
-        state = status(post, now)
-        why = {
-            "due": "dated now or earlier",
-            "scheduled": f"due at {isoformat(post.date)}",
-        }.get(state, post.hidden or "")
-        rows.append(
-            {
-                "source": post.source,
-                "id": post.id,
-                "title": post.title,
-                "date": isoformat(post.date),
-                "updated": isoformat(post.updated),
-                "status": state,
-                "why": why,
-                "url": post.url,
-                "categories": list(post.categories),
-                "tags": list(post.tags),
-                "image": post.image,
-                "summary": text,
-            }
-        )
-    if as_json:
-        payload = {
-            "now": isoformat(now),
-            "posts": rows,
-            "errors": [{"source": e.source, "line": e.line, "message": e.message} for e in errors],
-        }
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-        return
-    for row in rows:
-        click.echo(f"{row['date']}  {row['status']:<11}  {row['source']}")
-        click.echo(f"    title:      {row['title']}")
-        click.echo(f"    why:        {row['why']}")
-        click.echo(f"    link:       {row['url']}")
-        if row["categories"]:
-            click.echo(f"    categories: {', '.join(row['categories'])}")
-        if row["image"]:
-            click.echo(f"    image:      {row['image']}")
-        if row["summary"] is not None:
-            click.echo(f"    summary:    {_clip(row['summary'], 160)}")
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("due", "scheduled", "draft")}
-    click.echo(
-        f"{len(rows)} posts: {counts['due']} due, {counts['scheduled']} scheduled, "
-        f"{len(rows) - counts['due'] - counts['scheduled']} draft or unpublished"
-    )
-    if errors:
-        click.echo(f"{len(errors)} files could not be read:")
-        for error in errors:
-            click.echo(f"    {error}")
+    report = posts_report(_load(config_path), _now(now_text))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else posts_text(report))
 
 
 @cli.command()
@@ -391,38 +333,12 @@ def targets_command(as_json: bool) -> None:
     Example:
       syndicate targets
     """
-    from .targets.registry import TYPES, target_class
+    from .report import targets_report, targets_text
 
-    described: list[dict[str, Any]] = []
-    for kind in sorted(TYPES):
-        cls = target_class(kind)
-        described.append(
-            {
-                "type": kind,
-                "idempotent": cls.idempotent,
-                "on_ambiguous": "retry (same key)" if cls.idempotent else cls.default_on_ambiguous,
-                "fields": cls.fields,
-                "limits": list(cls.limits),
-                "summary": (sys.modules[cls.__module__].__doc__ or kind).strip().splitlines()[0],
-            }
-        )
-    if as_json:
-        click.echo(json.dumps(described, ensure_ascii=False, indent=2))
-        return
-    for item in described:
-        click.echo(f"{item['type']}: {item['summary']}")
-        click.echo(
-            f"    idempotent: {'yes' if item['idempotent'] else 'no'}; ambiguous outcome: "
-            f"{item['on_ambiguous']}"
-        )
-        for limit in item["limits"]:
-            click.echo(f"    limit: {limit}")
-        for key, text in item["fields"].items():
-            click.echo(f"    {key:<16} {text}")
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
+    report = targets_report()
+    click.echo(
+        json.dumps(report, ensure_ascii=False, indent=2) if as_json else targets_text(report)
+    )
 
 
 def main() -> None:

@@ -1,13 +1,15 @@
-"""What ``syndicate status`` shows, as data and as text."""
+"""What ``posts``, ``status`` and ``targets`` show, as data and as text."""
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from typing import Any
 
 from .config import Config
 from .dates import isoformat
-from .posts import scan
+from .errors import PostError
+from .posts import BadFile, scan, status, summary
 from .state import open_store
 
 
@@ -93,4 +95,103 @@ def status_text(report: dict[str, Any]) -> str:
         for error in report["unreadable"]:
             where = f"{error['source']}:{error['line']}" if error["line"] else error["source"]
             lines.append(f"    {where}: {error['message']}")
+    return "\n".join(lines)
+
+
+def posts_report(config: Config, now: datetime) -> dict[str, Any]:
+    found = scan(config.site)
+    errors = list(found.errors)
+    rows: list[dict[str, Any]] = []
+    for post in found.posts:
+        try:
+            text: str | None = summary(post)
+        except PostError as exc:
+            text = None
+            errors.append(BadFile(post.source, str(exc), exc.line))
+        state = status(post, now)
+        why = {
+            "due": "dated now or earlier",
+            "scheduled": f"due at {isoformat(post.date)}",
+        }.get(state, post.hidden or "")
+        rows.append(
+            {
+                "source": post.source,
+                "id": post.id,
+                "title": post.title,
+                "date": isoformat(post.date),
+                "updated": isoformat(post.updated),
+                "status": state,
+                "why": why,
+                "url": post.url,
+                "categories": list(post.categories),
+                "tags": list(post.tags),
+                "image": post.image,
+                "summary": text,
+            }
+        )
+    return {
+        "now": isoformat(now),
+        "posts": rows,
+        "errors": [{"source": e.source, "line": e.line, "message": e.message} for e in errors],
+    }
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
+
+
+def posts_text(report: dict[str, Any]) -> str:
+    lines = []
+    rows = report["posts"]
+    for row in rows:
+        lines.append(f"{row['date']}  {row['status']:<11}  {row['source']}")
+        lines.append(f"    title:      {row['title']}")
+        lines.append(f"    why:        {row['why']}")
+        lines.append(f"    link:       {row['url']}")
+        if row["categories"]:
+            lines.append(f"    categories: {', '.join(row['categories'])}")
+        if row["image"]:
+            lines.append(f"    image:      {row['image']}")
+        if row["summary"] is not None:
+            lines.append(f"    summary:    {_clip(row['summary'], 160)}")
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("due", "scheduled")}
+    lines.append(
+        f"{len(rows)} posts: {counts['due']} due, {counts['scheduled']} scheduled, "
+        f"{len(rows) - counts['due'] - counts['scheduled']} draft or unpublished"
+    )
+    if report["errors"]:
+        lines.append(f"{len(report['errors'])} files could not be read:")
+        for error in report["errors"]:
+            where = f"{error['source']}:{error['line']}" if error["line"] else error["source"]
+            lines.append(f"    {where}: {error['message']}")
+    return "\n".join(lines)
+
+
+def targets_report() -> list[dict[str, Any]]:
+    from .targets.registry import TYPES, target_class
+
+    described = []
+    for kind in sorted(TYPES):
+        cls = target_class(kind)
+        described.append(
+            {
+                "type": kind,
+                "summary": (sys.modules[cls.__module__].__doc__ or kind).strip().splitlines()[0],
+                "idempotent": cls.idempotent,
+                "on_ambiguous": "retry (same key)" if cls.idempotent else cls.default_on_ambiguous,
+                "fields": cls.fields,
+                "limits": list(cls.limits),
+            }
+        )
+    return described
+
+
+def targets_text(report: list[dict[str, Any]]) -> str:
+    lines = []
+    for item in report:
+        lines.append(f"{item['type']}: {item['summary']}")
+        idempotent = "yes" if item["idempotent"] else "no"
+        lines.append(f"    idempotent: {idempotent}; ambiguous outcome: {item['on_ambiguous']}")
+        lines += [f"    limit: {limit}" for limit in item["limits"]]
+        lines += [f"    {key:<16} {text}" for key, text in item["fields"].items()]
     return "\n".join(lines)
