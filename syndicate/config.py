@@ -289,7 +289,8 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
     feeds = _feeds(feeds_table, root)
     feeds_table.finish()
     state_table = top.table("state")
-    state = StateConfig(url=state_table.text("url", "sqlite:///state/syndicate.db", nonempty=True))
+    # A PostgreSQL URL may carry a password: ${PGPASSWORD}, and redacted.
+    state = StateConfig(url=state_table.secret("url", default="sqlite:///state/syndicate.db"))
     state_table.finish()
     schedule_table = top.table("schedule")
     schedule = _schedule(schedule_table)

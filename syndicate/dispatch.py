@@ -56,10 +56,13 @@ class Dispatcher:
         owner: str,
         stop: threading.Event | None = None,
         rng: random.Random | None = None,
+        not_due: dict[str, Post] | None = None,
     ) -> None:
         self.store = store
         self.targets = list(targets)
         self.posts = posts
+        # Posts found but not due now (a draft again, moved to the future).
+        self.not_due = not_due or {}
         self.policy = policy
         self.lease = lease
         self.concurrency = max(1, concurrency)
@@ -98,13 +101,22 @@ class Dispatcher:
             self.deliver(target, delivery, post)
 
     def _release_missing(self, delivery: Delivery, now: datetime) -> None:
-        # Unreadable or removed for now: wait without spending an attempt.
+        # Not sendable now, through no fault of the target: wait without
+        # spending an attempt, and say why in status.
+        post = self.not_due.get(delivery.post_id)
+        if post is None:
+            why = "the post is not in the posts folder now (unreadable or removed)"
+            until = now + MISSING_POST_WAIT
+        elif post.hidden:
+            why, until = f"the post is not due any more ({post.hidden})", now + MISSING_POST_WAIT
+        else:
+            why, until = "the post's date was moved to the future", max(post.date, now)
         self.store.finish(
             delivery,
             self.owner,
             state=str(State.RETRY),
-            next_attempt_at=now + MISSING_POST_WAIT,
-            last_error="the post is not in the posts folder now (unreadable or removed)",
+            next_attempt_at=until,
+            last_error=why,
             updated_at=now,
         )
 
@@ -158,11 +170,22 @@ class Dispatcher:
             last_error=None,
             reason=None,
         )
+        if not recorded:
+            # Our lease ran out mid-send and the row was parked as ambiguous:
+            # it did arrive, so record that (else a retry would send it twice).
+            self.store.settle_sent(
+                delivery.id,
+                attempts=delivery.attempts + 1,
+                sent_at=now,
+                updated_at=now,
+                remote_id=receipt.remote_id,
+                remote_url=receipt.remote_url,
+                last_error=None,
+            )
+            self._lease_lost(fields)
         with self._lock:
             self.report.sent.append(delivery)
         event("delivery_sent", remote=receipt.remote_url or receipt.remote_id, **fields)
-        if not recorded:
-            self._lease_lost(fields)
 
     def _lease_lost(self, fields: dict[str, Any]) -> None:
         # The lease ran out mid-send and another worker took the row over; it

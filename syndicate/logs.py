@@ -51,6 +51,12 @@ def configure(log_format: str = "text", level: int = logging.INFO) -> None:
     LOGGER.handlers[:] = [handler]
     LOGGER.setLevel(level)
     LOGGER.propagate = False
+    # The scheduler's own warnings ("missed", "job raised") go through the
+    # same handler, so they are formatted and redacted like ours.
+    scheduler = logging.getLogger("apscheduler")
+    scheduler.handlers[:] = [handler]
+    scheduler.setLevel(logging.WARNING)
+    scheduler.propagate = False
 
 
 def event(name: str, *, level: int = logging.INFO, **fields: Any) -> None:

@@ -195,6 +195,7 @@ def recover(
         if store.update(
             delivery.id,
             State.SENDING,
+            same_lease=delivery,
             state=str(state),
             reason=why if state == State.HELD else None,
             last_error=why,

@@ -89,6 +89,12 @@ def due_posts(posts: tuple[Post, ...] | list[Post], now: datetime) -> list[Post]
     return [post for post in posts if is_due(post, now)]
 
 
+def next_scheduled(posts: tuple[Post, ...] | list[Post], now: datetime) -> Post | None:
+    """The post that falls due next, if any is scheduled."""
+    upcoming = [post for post in posts if post.hidden is None and post.date > now]
+    return min(upcoming, key=lambda post: post.date, default=None)
+
+
 def body(post: Post) -> str:
     """The post's Markdown (or HTML) source below the front matter."""
     try:

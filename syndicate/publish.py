@@ -16,7 +16,7 @@ from .config import Config
 from .dispatch import Dispatcher
 from .errors import ConfigError, PostError
 from .feeds import render_entry
-from .outbox import Clock, RetryPolicy, State, delivery_key
+from .outbox import Clock, RetryPolicy, State, delivery_key, plan_deliveries, recover
 from .posts import Post, scan
 from .state import Delivery, Store
 from .targets.base import Target
@@ -101,6 +101,9 @@ def publish(
         owner=worker_id(),
         rng=rng,
     )
+    # Holding the tick lock, we know a row left in "sending" is a dead
+    # worker's: resolve it first, as a tick would.
+    recover(store, {t.name: t for t in targets}, clock(), exclusive=store.is_sqlite)
     outcomes = []
     for target in targets:
         now = clock()
@@ -133,20 +136,10 @@ def _row(store: Store, post: Post, target: Target, now: datetime) -> Delivery:
     rows = store.list_deliveries(target=target.name, post_id=post.id)
     if rows:
         return rows[0]
+    (row,) = plan_deliveries([post], target, first_sight=False, existing=set(), now=now)
+    # Sent by hand: neither the baseline nor the target's filters apply.
     store.insert_deliveries(
-        [
-            {
-                "post_id": post.id,
-                "target": target.name,
-                "key": delivery_key(post.id, target.name),
-                "state": str(State.PENDING),
-                "attempts": 0,
-                "post_date": post.date,
-                "next_attempt_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-        ]
+        [{**row, "state": str(State.PENDING), "reason": None, "next_attempt_at": now}]
     )
     return store.list_deliveries(target=target.name, post_id=post.id)[0]
 

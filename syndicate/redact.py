@@ -32,9 +32,21 @@ def register(secret: str) -> None:
     """
     values = {secret}
     if re.match(r"^https?://", secret, re.IGNORECASE):
-        parts = urlsplit(secret)
-        values.add(parts.path + (f"?{parts.query}" if parts.query else ""))
-        values.update(value for _, value in parse_qsl(parts.query))
+        try:
+            parts = urlsplit(secret)
+        except ValueError:
+            parts = None
+        if parts is not None:
+            values.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+            values.update(value for _, value in parse_qsl(parts.query))
+    if "://" in secret:
+        # Database URLs: user:password@host.
+        try:
+            password = urlsplit(secret).password
+        except ValueError:
+            password = None
+        if password:
+            values.add(password)
     with _lock:
         _secrets.update(value for value in values if len(value) >= _MIN_LENGTH)
 

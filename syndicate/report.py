@@ -9,7 +9,7 @@ from typing import Any
 from .config import Config
 from .dates import isoformat
 from .errors import PostError
-from .posts import BadFile, scan, status, summary
+from .posts import BadFile, next_scheduled, scan, status, summary
 from .state import open_store
 
 
@@ -43,9 +43,7 @@ def status_report(config: Config, now: datetime) -> dict[str, Any]:
         }
         for row in rows
     ]
-    upcoming = sorted(
-        (p for p in found.posts if p.hidden is None and p.date > now), key=lambda p: p.date
-    )
+    upcoming = next_scheduled(found.posts, now)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.state] = counts.get(row.state, 0) + 1
@@ -54,11 +52,7 @@ def status_report(config: Config, now: datetime) -> dict[str, Any]:
         "counts": counts,
         "deliveries": deliveries,
         "next_scheduled": (
-            {
-                "source": upcoming[0].source,
-                "title": upcoming[0].title,
-                "due": _when(upcoming[0].date),
-            }
+            {"source": upcoming.source, "title": upcoming.title, "due": _when(upcoming.date)}
             if upcoming
             else None
         ),

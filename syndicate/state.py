@@ -29,7 +29,7 @@ def resolve_url(url: str, root: Path) -> str:
     use psycopg (version 3) unless they name a driver."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise StateError(f"state.url: not a database URL: {redact(url)}") from None
     if parsed.drivername == "sqlite":
         database = parsed.database or ""
@@ -97,8 +97,12 @@ class Store:
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
-            yield connection
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            # Locked, gone, full: one line for the person, never a traceback.
+            raise StateError(f"state database: {redact(_first_line(exc))}") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -170,33 +174,39 @@ class Store:
         skip: Iterable[int] = (),
     ) -> Delivery | None:
         """Take the oldest due delivery of ``target``: commit it as ``sending``
-        with a lease. PostgreSQL skips rows other workers hold."""
-        with self.begin() as db:
-            query = (
-                select(deliveries.c.id)
-                .where(
-                    deliveries.c.target == target,
-                    deliveries.c.state.in_(("pending", "retry")),
-                    deliveries.c.next_attempt_at <= now,
+        with a lease. PostgreSQL skips rows other workers hold; SQLite has no
+        row locks, so the write checks the row is still free."""
+        skipped = list(skip)
+        while True:
+            with self.begin() as db:
+                query = (
+                    select(deliveries.c.id)
+                    .where(
+                        deliveries.c.target == target,
+                        deliveries.c.state.in_(("pending", "retry")),
+                        deliveries.c.next_attempt_at <= now,
+                    )
+                    .order_by(deliveries.c.post_date, deliveries.c.id)
+                    .limit(1)
                 )
-                .order_by(deliveries.c.post_date, deliveries.c.id)
-                .limit(1)
-            )
-            skipped = list(skip)
-            if skipped:
-                query = query.where(deliveries.c.id.not_in(skipped))
-            if not self.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            found = db.scalar(query)
-            if found is None:
-                return None
-            db.execute(
-                deliveries.update()
-                .where(deliveries.c.id == found)
-                .values(state="sending", lease_until=lease_until, lease_owner=owner, updated_at=now)
-            )
-            row = db.execute(select(deliveries).where(deliveries.c.id == found)).mappings().one()
-            return Delivery.from_row(row)
+                if skipped:
+                    query = query.where(deliveries.c.id.not_in(skipped))
+                if not self.is_sqlite:
+                    query = query.with_for_update(skip_locked=True)
+                found = db.scalar(query)
+                if found is None:
+                    return None
+                claimed = db.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id == found, deliveries.c.state.in_(("pending", "retry")))
+                    .values(
+                        state="sending", lease_until=lease_until, lease_owner=owner, updated_at=now
+                    )
+                )
+                if claimed.rowcount:
+                    row = db.execute(select(deliveries).where(deliveries.c.id == found))
+                    return Delivery.from_row(row.mappings().one())
+            # Taken between our read and our write: look again.
 
     def finish(self, delivery: Delivery, owner: str, **values: Any) -> bool:
         """Commit a claimed delivery's outcome; False if the lease was lost."""
@@ -212,13 +222,45 @@ class Store:
             )
             return bool(result.rowcount)
 
-    def update(self, delivery_id: int, expected_state: str, **values: Any) -> bool:
-        """Change one row if it is still in ``expected_state``."""
+    def update(
+        self,
+        delivery_id: int,
+        expected_state: str,
+        *,
+        same_lease: Delivery | None = None,
+        **values: Any,
+    ) -> bool:
+        """Change one row if it is still in ``expected_state`` (and, with
+        ``same_lease``, still held by that lease: a row another worker has
+        recovered and claimed meanwhile is left alone)."""
+        conditions = [deliveries.c.id == delivery_id, deliveries.c.state == expected_state]
+        if same_lease is not None:
+            conditions.append(
+                deliveries.c.lease_owner.is_(None)
+                if same_lease.lease_owner is None
+                else deliveries.c.lease_owner == same_lease.lease_owner
+            )
+            conditions.append(
+                deliveries.c.lease_until.is_(None)
+                if same_lease.lease_until is None
+                else deliveries.c.lease_until == same_lease.lease_until
+            )
+        with self.begin() as db:
+            result = db.execute(deliveries.update().where(*conditions).values(**values))
+            return bool(result.rowcount)
+
+    def settle_sent(self, delivery_id: int, **values: Any) -> bool:
+        """A send succeeded after its lease ran out: if the row was meanwhile
+        parked (held, or waiting to retry), it was sent after all."""
         with self.begin() as db:
             result = db.execute(
                 deliveries.update()
-                .where(deliveries.c.id == delivery_id, deliveries.c.state == expected_state)
-                .values(**values)
+                .where(
+                    deliveries.c.id == delivery_id,
+                    deliveries.c.state.in_(("held", "retry")),
+                    deliveries.c.lease_owner.is_(None),
+                )
+                .values(state="sent", reason=None, next_attempt_at=None, **values)
             )
             return bool(result.rowcount)
 
@@ -281,10 +323,12 @@ class Store:
             return value
 
     def set_value(self, key: str, value: str) -> None:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(kv).values(key=key, value=value)
         with self.begin() as db:
-            updated = db.execute(kv.update().where(kv.c.key == key).values(value=value))
-            if updated.rowcount == 0:
-                db.execute(kv.insert().values(key=key, value=value))
+            db.execute(
+                statement.on_conflict_do_update(index_elements=[kv.c.key], set_={"value": value})
+            )
 
 
 def open_store(url: str, root: Path) -> Store:
@@ -292,7 +336,11 @@ def open_store(url: str, root: Path) -> Store:
     resolved = resolve_url(url, root)
     parsed = make_url(resolved)
     if parsed.drivername == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database or "").parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(f"state.url: cannot create {folder} ({exc.strerror})") from None
     try:
         engine = create_engine(resolved, future=True, pool_pre_ping=True)
     except (NoSuchModuleError, ModuleNotFoundError):

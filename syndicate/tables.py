@@ -110,13 +110,13 @@ class Table:
         except ValueError as exc:
             raise self.error(key, str(exc)) from None
 
-    def secret(self, key: str, *, required: bool = True) -> str:
+    def secret(self, key: str, *, required: bool = True, default: str | None = None) -> str:
         """A string whose ``${NAME}`` parts come from the environment.
 
         The resolved value is registered for redaction, so it never shows up
         in a log line, an error or the state database.
         """
-        raw = self.text(key, None if required else "")
+        raw = self.text(key, default if default is not None else (None if required else ""))
         missing = [name for name in _ENV_REF.findall(raw) if name not in os.environ]
         if missing:
             raise self.error(key, f"environment variable {missing[0]} is not set")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import random
 import signal
@@ -28,7 +27,7 @@ from .dispatch import Dispatcher, DispatchReport
 from .feeds import BuildResult, build, main_feed_paths
 from .logs import event
 from .outbox import Clock, RetryPolicy, enqueue, recover
-from .posts import BadFile, Post, due_posts, scan
+from .posts import BadFile, Post, due_posts, next_scheduled, scan
 from .state import Store, open_store
 from .targets.base import Target
 from .targets.registry import make_targets
@@ -110,15 +109,24 @@ def tick(
         event("post_unreadable", source=error.source, line=error.line, error=error.message)
     due = due_posts(found.posts, now)
     report.due = len(due)
-    report.feeds = build_feeds_if_changed(config, store, due, now)
+    try:
+        report.feeds = build_feeds_if_changed(config, store, due, now)
+    except OSError as exc:
+        # Feeds that cannot be written must not stop the announcements.
+        where = exc.filename or str(config.feeds.output_dir)
+        report.errors.append(BadFile(str(where), f"cannot write the feed ({exc.strerror})"))
+        event("feed_failed", path=str(where), error=exc.strerror)
     if report.feeds:
         report.errors += report.feeds.errors
+    record_posts(store, due, now)
     report.enqueued = enqueue(store, due, targets, now)
     recover(store, {t.name: t for t in targets}, now, exclusive=exclusive)
+    due_ids = {post.id for post in due}
     dispatcher = Dispatcher(
         store,
         targets,
         {post.id: post for post in due},
+        not_due={post.id: post for post in found.posts if post.id not in due_ids},
         policy=RetryPolicy.from_config(config.delivery),
         lease=config.delivery.lease,
         concurrency=config.delivery.concurrency,
@@ -128,9 +136,36 @@ def tick(
         rng=rng,
     )
     report.dispatch = dispatcher.run()
-    upcoming = [p.date for p in found.posts if p.hidden is None and p.date > now]
-    report.next_due = min(upcoming, default=None)
+    upcoming = next_scheduled(found.posts, now)
+    report.next_due = upcoming.date if upcoming else None
     return report
+
+
+def record_posts(store: Store, due: Sequence[Post], now: datetime) -> None:
+    """Remember each post the first time it is seen due: when, and a hash of
+    its file, so later work (quarantine, edits) can tell versions apart."""
+    known = store.known_post_ids()
+    rows = []
+    for post in due:
+        if post.id in known:
+            continue
+        try:
+            data = post.path.read_bytes()
+            stat = post.path.stat()
+        except OSError:
+            continue
+        rows.append(
+            {
+                "id": post.id,
+                "source": post.source,
+                "size": stat.st_size,
+                "mtime_ns": str(stat.st_mtime_ns),
+                "content_hash": hashlib.sha256(data).hexdigest(),
+                "first_seen": now,
+                "due_at": post.date,
+            }
+        )
+    store.add_posts(rows)
 
 
 @contextlib.contextmanager
@@ -211,17 +246,22 @@ def run_service(config: Config) -> None:
             "tick_done",
             due=report.due,
             sent=len(report.dispatch.sent),
-            failed=len(report.dispatch.dead) + len(report.dispatch.retried),
+            failed=len(report.dispatch.dead)
+            + len(report.dispatch.retried)
+            + len(report.dispatch.held),
             next_due=report.next_due.isoformat() if report.next_due else None,
         )
         if report.next_due is not None and not stop.is_set():
             # Wake exactly when the next scheduled post falls due.
             scheduler.add_job(
                 one_tick,
-                DateTrigger(run_date=report.next_due),
+                DateTrigger(run_date=max(report.next_due, utc_now())),
                 id="next-post",
                 replace_existing=True,
                 max_instances=1,
+                # A date already past when the tick ends must still run, not be
+                # dropped as "missed" (APScheduler's default grace is 1 s).
+                misfire_grace_time=None,
             )
 
     if config.schedule.cron:
@@ -250,18 +290,3 @@ def run_service(config: Config) -> None:
             target.close()
         store.close()
         event("service_stopped")
-
-
-def dump_report(report: TickReport) -> str:
-    return json.dumps(
-        {
-            "posts": report.posts,
-            "due": report.due,
-            "enqueued": report.enqueued,
-            "sent": len(report.dispatch.sent),
-            "retry": len(report.dispatch.retried),
-            "dead": len(report.dispatch.dead),
-            "held": len(report.dispatch.held),
-            "errors": [str(error) for error in report.errors],
-        }
-    )

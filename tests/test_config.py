@@ -93,7 +93,7 @@ BAD = [
         {"schedule": {"cron": "every minute"}},
         'schedule.cron: expected five fields like "*/5 * * * *", got "every minute"',
     ),
-    ({"state": {"url": 5}}, "state.url: expected a non-empty string, got 5"),
+    ({"state": {"url": 5}}, "state.url: expected a string, got 5"),
     ({"extra": {"a": 1}}, "extra: unknown key"),
 ]
 

@@ -87,6 +87,7 @@ def hook(server: HTTPServer, path: str = "/hook", **options: Any) -> dict[str, A
 
 
 ONE_POST = {"2026-11-20-hello.md": post("Hello", "2026-11-20 09:00")}
+FILE_TARGET = {"name": "f", "type": "file", "folder": "out", "backfill": "3650d"}
 
 
 def test_a_due_post_is_sent_once(world_for: Any, httpserver: HTTPServer) -> None:
@@ -371,3 +372,63 @@ def test_a_dead_workers_sending_row_is_resolved_at_once(
     states = {row.target: row.state for row in world.rows()}
     assert states == {"hook": "sent", "x": "held"}  # idempotent: retried; else held
     assert len(httpserver.log) == 2
+
+
+def test_recover_leaves_a_row_another_worker_took_over(world_for: Any) -> None:
+    world = world_for(ONE_POST, [FILE_TARGET])
+    world.tick()
+    (row,) = world.rows()
+    now = world.clock()
+    # Worker A saw the row with an expired lease ...
+    world.store.update(row.id, "sent", state="sending", lease_owner="A", lease_until=now)
+    stale = world.store.list_deliveries()[0]
+    # ... but worker B recovered and claimed it first.
+    world.store.update(row.id, "sending", lease_owner="B", lease_until=now + timedelta(minutes=5))
+    assert world.store.update(row.id, "sending", same_lease=stale, state="retry") is False
+    assert world.store.list_deliveries()[0].lease_owner == "B"
+
+
+@pytest.mark.usefixtures("ambiguous_type")
+def test_a_send_that_outlives_its_lease_is_recorded_as_sent(
+    world_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = world_for(ONE_POST, [{"name": "x", "type": "ambiguous", "fail": False}])
+    world.targets[0].backfill = timedelta(days=3650)
+
+    def slow_send(self: AmbiguousTarget, message: Message) -> Receipt:
+        # While this send is out, another worker finds the lease expired and
+        # parks the row as held.
+        from syndicate.outbox import recover
+
+        recover(world.store, {}, world.clock() + timedelta(hours=1), exclusive=False)
+        assert world.rows()[0].state == "held"
+        return Receipt(remote_id="late")
+
+    monkeypatch.setattr(AmbiguousTarget, "send", slow_send)
+    world.tick()
+    (row,) = world.rows()
+    assert (row.state, row.remote_id) == ("sent", "late")
+    assert revive(world.store, world.clock(), target="x") == []  # nothing to send twice
+
+
+def test_unwritable_feeds_do_not_stop_announcements(world_for: Any, tmp_path: Path) -> None:
+    world = world_for(ONE_POST, [FILE_TARGET])
+    (tmp_path / "public").write_text("a file where the feed folder should be", "utf-8")
+    report = world.tick()
+    assert len(report.dispatch.sent) == 1
+    assert any("cannot write the feed" in error.message for error in report.errors)
+
+
+def test_a_post_that_is_no_longer_due_waits_with_the_reason(
+    world_for: Any, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("busy", status=503)
+    world = world_for(ONE_POST, [hook(httpserver)])
+    world.tick()
+    path = world.config.site.posts_dir / "2026-11-20-hello.md"
+    path.write_text(post("Hello", "2026-11-20 09:00", draft="true"), "utf-8")
+    world.tick(minutes=5)
+    (row,) = world.rows()
+    assert row.state == "retry" and row.attempts == 1
+    assert row.last_error == "the post is not due any more (draft: true)"
+    assert len(httpserver.log) == 1

@@ -96,3 +96,25 @@ def test_targets_are_recorded_once(tmp_path: Path) -> None:
         assert store.known_targets() == {"hook"}
     finally:
         store.close()
+
+
+def test_values_are_replaced(tmp_path: Path) -> None:
+    store = open_store("sqlite:///s.db", tmp_path)
+    try:
+        store.set_value("session", "one")
+        store.set_value("session", "two")
+        assert store.get_value("session") == "two"
+        assert store.get_value("missing") is None
+    finally:
+        store.close()
+
+
+def test_a_folder_that_cannot_be_made_is_a_state_error(tmp_path: Path) -> None:
+    (tmp_path / "blocked").write_text("file", "utf-8")
+    with pytest.raises(StateError, match=r"state\.url: cannot create"):
+        open_store("sqlite:///blocked/state/s.db", tmp_path)
+
+
+def test_a_malformed_url_is_a_state_error() -> None:
+    with pytest.raises(StateError, match="not a database URL"):
+        resolve_url("postgresql://u:pw@host:notaport/db", Path("/site"))

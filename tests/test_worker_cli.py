@@ -217,3 +217,30 @@ def test_the_service_wakes_when_a_scheduled_post_falls_due(tmp_path: Path) -> No
     assert names[-1] == "delivery_sent"
     assert events[-1]["post"].endswith("/soon")
     assert sent_at >= soon
+
+
+def test_a_bad_state_url_is_one_line_without_the_password(tmp_path: Path) -> None:
+    config = site(tmp_path, FILE_TARGET)
+    text = config.read_text("utf-8") + '\n[state]\nurl = "postgres ql://u:hunter2pw@x/db"\n'
+    config.write_text(text, "utf-8")
+    code, _, err = run("run", "--once", "--config", str(config))
+    assert code == 2
+    assert "hunter2pw" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_publish_resolves_a_dead_workers_row_first(tmp_path: Path) -> None:
+    config_path = site(tmp_path, FILE_TARGET)
+    run("run", "--once", "--config", str(config_path))
+    from syndicate.config import load_config
+    from syndicate.state import open_store
+
+    config = load_config(config_path)
+    store = open_store(config.state.url, config.root)
+    try:
+        (row,) = store.list_deliveries()
+        store.update(row.id, "sent", state="sending", lease_owner="dead")
+    finally:
+        store.close()
+    code, out, _ = run("publish", "posts/2026-01-02-first.md", "--config", str(config_path))
+    # The file target is idempotent: the dead worker's row is retried, not refused.
+    assert (code, out.strip().split(" ")[:2]) == (0, ["archive:", "sent"])
