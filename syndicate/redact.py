@@ -16,6 +16,8 @@ _secrets: set[str] = set()
 MASK = "***"
 # Long enough to be a credential and not a word that happens to match.
 _MIN_LENGTH = 6
+# A path segment this long in a secret URL is taken for a token.
+_TOKEN_LENGTH = 16
 # Tokens in URLs: /api/webhooks/<id>/<token>, ?token=, ?key=, bot<token>/.
 _URL_TOKENS = re.compile(
     r"(?P<lead>[?&](?:token|key|secret|sig|signature|access_token|api_key)=)[^&\s#]+",
@@ -39,6 +41,8 @@ def register(secret: str) -> None:
         if parts is not None:
             values.add(parts.path + (f"?{parts.query}" if parts.query else ""))
             values.update(value for _, value in parse_qsl(parts.query))
+            # Webhook services keep the token as a path segment (Slack, Discord).
+            values.update(part for part in parts.path.split("/") if len(part) >= _TOKEN_LENGTH)
     if "://" in secret:
         # Database URLs: user:password@host.
         try:

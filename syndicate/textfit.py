@@ -126,7 +126,9 @@ def telegram_escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-_MENTION = re.compile(r"(?<![\w@])@(?=[A-Za-z0-9_][\w.-]*)")
+# Any "@" not inside a word and followed by a name character: "@@bob" is a
+# mention of bob to Mastodon, so a preceding "@" does not protect.
+_MENTION = re.compile(r"(?<!\w)@(?=\w)")
 
 
 def defuse_mentions(text: str) -> str:

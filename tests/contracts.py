@@ -51,7 +51,16 @@ class Contract:
     retry_after: float = 7.0
 
 
-ROWS = ["contract_file", "contract_webhook"]
+ROWS = [
+    "contract_bluesky",
+    "contract_discord",
+    "contract_file",
+    "contract_mastodon",
+    "contract_slack",
+    "contract_teams",
+    "contract_telegram",
+    "contract_webhook",
+]
 
 
 def contracts() -> list[Contract]:

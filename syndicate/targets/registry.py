@@ -15,7 +15,13 @@ from ..errors import ConfigError
 from .base import Target
 
 TYPES: dict[str, str] = {
+    "bluesky": "syndicate.targets.bluesky:BlueskyTarget",
+    "discord": "syndicate.targets.discord:DiscordTarget",
     "file": "syndicate.targets.file:FileTarget",
+    "mastodon": "syndicate.targets.mastodon:MastodonTarget",
+    "slack": "syndicate.targets.slack:SlackTarget",
+    "teams": "syndicate.targets.teams:TeamsTarget",
+    "telegram": "syndicate.targets.telegram:TelegramTarget",
     "webhook": "syndicate.targets.webhook:WebhookTarget",
 }
 
