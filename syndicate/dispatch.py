@@ -19,11 +19,11 @@ from typing import Any
 from .errors import DeliveryError, PermanentError, PostError, TransientError
 from .feeds import Entry, render_entry
 from .logs import event
-from .outbox import Clock, RetryPolicy, State
+from .outbox import Clock, RetryPolicy, State, look_up
 from .posts import Post
 from .redact import redact
 from .state import Delivery, Store
-from .targets.base import Receipt, Target
+from .targets.base import Lookup, Receipt, Target
 
 MISSING_POST_WAIT = timedelta(minutes=15)
 
@@ -147,6 +147,17 @@ class Dispatcher:
             return
         try:
             receipt = target.send(message)
+        except TransientError as exc:
+            if exc.ambiguous and not target.retries_ambiguous():
+                # Before holding it for a person, ask the service.
+                found = look_up(target, message)
+                if isinstance(found, Receipt):
+                    self._sent(delivery, receipt=found, fields={**fields, "found": True})
+                    return
+                if found is Lookup.NOT_FOUND:
+                    exc = TransientError(str(exc), retry_after=exc.retry_after)
+            self._failed(target, delivery, exc, fields)
+            return
         except DeliveryError as exc:
             self._failed(target, delivery, exc, fields)
             return

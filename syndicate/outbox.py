@@ -27,10 +27,12 @@ from enum import StrEnum
 from typing import Any
 
 from .config import DeliveryConfig
+from .feeds import render_entry
 from .logs import event
 from .posts import Post
+from .redact import redact
 from .state import Delivery, Store
-from .targets.base import Target
+from .targets.base import Lookup, Message, Receipt, Target
 
 Clock = Callable[[], datetime]
 
@@ -169,41 +171,82 @@ def enqueue(store: Store, due: Sequence[Post], targets: Iterable[Target], now: d
 # --- ambiguous outcomes --------------------------------------------------------
 
 
+def look_up(target: Target, message: Message | None) -> Receipt | Lookup:
+    """Ask the target whether an ambiguous send arrived; any failure to ask
+    means it cannot tell."""
+    if message is None:
+        return Lookup.UNKNOWN
+    try:
+        return target.find_sent(message)
+    except Exception as exc:  # a lookup that fails must not lose the delivery
+        event("lookup_failed", level=logging.WARNING, target=target.name, error=redact(str(exc)))
+        return Lookup.UNKNOWN
+
+
+def _message(target: Target, post: Post | None, key: str) -> Message | None:
+    if post is None:
+        return None
+    try:
+        return target.render(render_entry(post, target.site), key)
+    except Exception:  # unreadable now: the lookup cannot be made
+        return None
+
+
 def recover(
-    store: Store, targets: dict[str, Target], now: datetime, *, exclusive: bool
+    store: Store,
+    targets: dict[str, Target],
+    now: datetime,
+    *,
+    exclusive: bool,
+    posts: dict[str, Post] | None = None,
 ) -> list[Delivery]:
     """Resolve rows left in ``sending`` by a worker that died.
 
     ``exclusive``: the caller holds the only lock on the state (SQLite), so
-    every ``sending`` row is orphaned now, whatever its lease says.
+    every ``sending`` row is orphaned now, whatever its lease says. Targets
+    that can search their service are asked whether it arrived.
     """
     resolved = []
     for delivery in store.stale_sending(now, all_of_them=exclusive):
         target = targets.get(delivery.target)
         fields: dict[str, Any] = {"post": delivery.post_id, "target": delivery.target}
+        values: dict[str, Any] = {"attempts": delivery.attempts + 1}
         if target is not None and target.retries_ambiguous():
+            found: Receipt | Lookup = Lookup.NOT_FOUND
             why = "ambiguous: the worker stopped while sending; retrying with the same key"
-            state, next_at = State.RETRY, now
+        else:
+            post = (posts or {}).get(delivery.post_id)
+            message = _message(target, post, delivery.key) if target else None
+            found = look_up(target, message) if target else Lookup.UNKNOWN
+            why = "ambiguous: the worker stopped while sending"
+        if isinstance(found, Receipt):
+            values.update(
+                state=str(State.SENT),
+                sent_at=now,
+                remote_id=found.remote_id,
+                remote_url=found.remote_url,
+                reason=None,
+                last_error=None,
+                next_attempt_at=None,
+            )
+            event("delivery_sent", remote=found.remote_url or found.remote_id, found=True, **fields)
+        elif found is Lookup.NOT_FOUND:
+            values.update(state=str(State.RETRY), reason=None, last_error=why, next_attempt_at=now)
             event("retry_scheduled", wait="0s", error=why, **fields)
         else:
-            why = (
-                "ambiguous: the worker stopped while sending, so it may have arrived; "
-                "check, then run `syndicate retry` to send it again"
+            reason = f"{why}, so it may have arrived; check, then run `syndicate retry`"
+            values.update(
+                state=str(State.HELD), reason=reason, last_error=why, next_attempt_at=None
             )
-            state, next_at = State.HELD, None
-            event("delivery_held", level=logging.WARNING, reason=why, **fields)
+            event("delivery_held", level=logging.WARNING, reason=reason, **fields)
         if store.update(
             delivery.id,
             State.SENDING,
             same_lease=delivery,
-            state=str(state),
-            reason=why if state == State.HELD else None,
-            last_error=why,
-            attempts=delivery.attempts + 1,
-            next_attempt_at=next_at,
             lease_until=None,
             lease_owner=None,
             updated_at=now,
+            **values,
         ):
             resolved.append(delivery)
     return resolved

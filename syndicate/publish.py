@@ -7,6 +7,7 @@ unless forced, and with ``dry_run`` only renders what each target would send.
 from __future__ import annotations
 
 import random
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -63,14 +64,21 @@ def pick_targets(targets: list[Target], names: tuple[str, ...]) -> list[Target]:
     return [by_name[name] for name in names]
 
 
-def dry_run(post: Post, targets: list[Target]) -> list[Outcome]:
+def dry_run(post: Post, targets: list[Target], preview_dir: Path | None = None) -> list[Outcome]:
+    """Render each target's message; an email's HTML goes to a file to open
+    in a browser (in ``preview_dir``, else a new temporary folder)."""
     entry = render_entry(post, targets[0].site)
     outcomes = []
     for target in targets:
         message = target.render(entry, delivery_key(post.id, target.name))
-        shown = {"target": target.name, "key": message.key, "body": message.body}
+        shown: dict[str, Any] = {"target": target.name, "key": message.key, "body": message.body}
         if message.headers:
             shown["headers"] = message.headers
+        if message.html is not None:
+            preview_dir = preview_dir or Path(tempfile.mkdtemp(prefix="syndicate-preview-"))
+            page = preview_dir / f"{target.name}-{post.slug}.html"
+            page.write_text(message.html, "utf-8")
+            shown["html_file"] = str(page)
         outcomes.append(Outcome(target.name, "dry-run", "nothing sent", shown))
     return outcomes
 
@@ -103,7 +111,13 @@ def publish(
     )
     # Holding the tick lock, we know a row left in "sending" is a dead
     # worker's: resolve it first, as a tick would.
-    recover(store, {t.name: t for t in targets}, clock(), exclusive=store.is_sqlite)
+    recover(
+        store,
+        {t.name: t for t in targets},
+        clock(),
+        exclusive=store.is_sqlite,
+        posts={post.id: post},
+    )
     outcomes = []
     for target in targets:
         now = clock()

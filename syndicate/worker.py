@@ -120,7 +120,8 @@ def tick(
         report.errors += report.feeds.errors
     record_posts(store, due, now)
     report.enqueued = enqueue(store, due, targets, now)
-    recover(store, {t.name: t for t in targets}, now, exclusive=exclusive)
+    posts_by_id = {post.id: post for post in found.posts}
+    recover(store, {t.name: t for t in targets}, now, exclusive=exclusive, posts=posts_by_id)
     due_ids = {post.id for post in due}
     dispatcher = Dispatcher(
         store,

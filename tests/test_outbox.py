@@ -21,7 +21,7 @@ from syndicate.outbox import revive
 from syndicate.state import Delivery, Store, open_store
 from syndicate.tables import Table
 from syndicate.targets import registry
-from syndicate.targets.base import Message, Receipt, Target
+from syndicate.targets.base import Lookup, Message, Receipt, Target
 from syndicate.targets.registry import make_targets
 from syndicate.worker import TickReport, tick
 
@@ -432,3 +432,69 @@ def test_a_post_that_is_no_longer_due_waits_with_the_reason(
     assert row.state == "retry" and row.attempts == 1
     assert row.last_error == "the post is not due any more (draft: true)"
     assert len(httpserver.log) == 1
+
+
+class SearchableTarget(AmbiguousTarget):
+    """A newsletter-like target: never resends on a guess, but can be searched."""
+
+    type = "searchable"
+    never_resend = True
+    answer: ClassVar[Receipt | Lookup] = Lookup.UNKNOWN
+
+    def find_sent(self, message: Message) -> Receipt | Lookup:
+        return SearchableTarget.answer
+
+
+@pytest.fixture
+def searchable_type(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(registry.TYPES, "searchable", "test_outbox:SearchableTarget")
+    AmbiguousTarget.calls = []
+    yield
+
+
+@pytest.mark.usefixtures("searchable_type")
+@pytest.mark.parametrize(
+    ("answer", "state", "sends"),
+    [
+        (Receipt(remote_id="found-1"), "sent", 1),
+        (Lookup.NOT_FOUND, "retry", 1),
+        (Lookup.UNKNOWN, "held", 1),
+    ],
+    ids=["found", "not-found", "unknown"],
+)
+def test_an_ambiguous_send_is_looked_up_before_anything_else(
+    world_for: Any, monkeypatch: pytest.MonkeyPatch, answer: Any, state: str, sends: int
+) -> None:
+    monkeypatch.setattr(SearchableTarget, "answer", answer)
+    world = world_for(ONE_POST, [{"name": "n", "type": "searchable", "backfill": "3650d"}])
+    world.tick()
+    (row,) = world.rows()
+    assert row.state == state
+    assert len(AmbiguousTarget.calls) == sends
+    if state == "sent":
+        assert row.remote_id == "found-1"
+
+
+@pytest.mark.usefixtures("searchable_type")
+def test_a_dead_workers_newsletter_row_is_looked_up(
+    world_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = world_for(
+        ONE_POST, [{"name": "n", "type": "searchable", "backfill": "3650d", "fail": False}]
+    )
+    world.tick()
+    (row,) = world.rows()
+    world.store.update(row.id, "sent", state="sending", lease_owner="dead")
+    monkeypatch.setattr(SearchableTarget, "answer", Receipt(remote_id="campaign-9"))
+    world.tick()
+    (row,) = world.rows()
+    assert (row.state, row.remote_id) == ("sent", "campaign-9")
+    assert len(AmbiguousTarget.calls) == 1  # found, not sent again
+
+
+@pytest.mark.usefixtures("searchable_type")
+def test_a_newsletter_refuses_on_ambiguous_retry(world_for: Any) -> None:
+    from syndicate.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="never sends twice on a guess"):
+        world_for(ONE_POST, [{"name": "n", "type": "searchable", "on_ambiguous": "retry"}])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import Enum
 from typing import Any, ClassVar, Protocol
 
 from ..config import SiteConfig, TargetConfig
@@ -37,6 +38,14 @@ class Message:
     key: str  # the delivery's idempotency key: stable across retries
     body: dict[str, Any]  # the payload, as JSON-able data (shown by --dry-run)
     headers: dict[str, str] = field(default_factory=dict)  # non-secret headers
+    html: str | None = None  # an email's HTML, written to a file by --dry-run
+
+
+class Lookup(Enum):
+    """What a target can say when asked whether an ambiguous send arrived."""
+
+    NOT_FOUND = "not found"  # certainly not there: sending is safe
+    UNKNOWN = "unknown"  # cannot tell: a person decides
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,10 @@ class Target(abc.ABC):
     idempotent: ClassVar[bool] = False
     #: What to do with an ambiguous outcome when not idempotent.
     default_on_ambiguous: ClassVar[str] = "hold"
+    #: Newsletters: an ambiguous send is never repeated on a guess; only when
+    #: ``find_sent`` says it certainly did not arrive (``on_ambiguous`` is
+    #: then fixed to "hold").
+    never_resend: ClassVar[bool] = False
     #: One line per config key, for ``syndicate targets`` and the docs.
     fields: ClassVar[dict[str, str]] = {}
     #: The platform's limits render() enforces, one line each, for people.
@@ -95,6 +108,10 @@ class Target(abc.ABC):
         self.backfill: timedelta = table.duration("backfill", "0d")
         self.enabled = table.flag("enabled", True)
         self.on_ambiguous = table.choice("on_ambiguous", ON_AMBIGUOUS, self.default_on_ambiguous)
+        if self.never_resend and self.on_ambiguous == "retry":
+            raise table.error(
+                "on_ambiguous", f'a {self.type} target never sends twice on a guess: use "hold"'
+            )
         self.configure(table)
         table.finish()
 
@@ -109,6 +126,12 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def send(self, message: Message) -> Receipt:
         """Deliver; raise TransientError or PermanentError when it did not work."""
+
+    def find_sent(self, message: Message) -> Receipt | Lookup:
+        """After an ambiguous outcome: did ``message`` arrive? Targets whose
+        service can be searched (a campaign tagged with the post) override
+        this; the default cannot tell."""
+        return Lookup.UNKNOWN
 
     def attach(self, state: KeyValue) -> None:
         """Give the target the state store's key/value table (the worker does
