@@ -35,6 +35,8 @@ def load_image(site: SiteConfig, url: str, *, timeout: float = 10.0) -> Image | 
     local = local_image(site, url)
     if local is not None:
         try:
+            if local.stat().st_size > DOWNLOAD_LIMIT:
+                return None
             data = local.read_bytes()
         except OSError:
             return None
@@ -45,11 +47,13 @@ def load_image(site: SiteConfig, url: str, *, timeout: float = 10.0) -> Image | 
         ) as response:
             if response.status_code != 200:
                 return None
-            kind = response.headers.get("Content-Type", "").split(";")[0].strip() or guessed
-            if not kind or not kind.startswith("image/"):
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            kind = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}.get(kind, kind)
+            kind = kind or guessed or ""
+            if not kind.startswith("image/"):
                 return None
             data = response.raw.read(DOWNLOAD_LIMIT + 1, decode_content=True)
-    except (requests.RequestException, OSError):
+    except Exception:
         return None
     if len(data) > DOWNLOAD_LIMIT:
         return None

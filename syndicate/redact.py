@@ -18,6 +18,7 @@ MASK = "***"
 _MIN_LENGTH = 6
 # A path segment this long in a secret URL is taken for a token.
 _TOKEN_LENGTH = 16
+_SECRET_PARAM = re.compile(r"token|key|secret|sig|pass|auth|code", re.IGNORECASE)
 # Tokens in URLs: /api/webhooks/<id>/<token>, ?token=, ?key=, bot<token>/.
 _URL_TOKENS = re.compile(
     r"(?P<lead>[?&](?:token|key|secret|sig|signature|access_token|api_key)=)[^&\s#]+",
@@ -40,7 +41,12 @@ def register(secret: str) -> None:
             parts = None
         if parts is not None:
             values.add(parts.path + (f"?{parts.query}" if parts.query else ""))
-            values.update(value for _, value in parse_qsl(parts.query))
+            # Query values that carry credentials, not "api-version=2016-06-01".
+            values.update(
+                value
+                for name, value in parse_qsl(parts.query)
+                if _SECRET_PARAM.search(name) or (len(value) >= _TOKEN_LENGTH and "/" not in value)
+            )
             # Webhook services keep the token as a path segment (Slack, Discord).
             values.update(part for part in parts.path.split("/") if len(part) >= _TOKEN_LENGTH)
     if "://" in secret:

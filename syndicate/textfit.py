@@ -40,18 +40,6 @@ def utf16_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def url_weighted(weight: int) -> Measure:
-    """Mastodon's count: every URL is ``weight`` characters whatever its length,
-    and a remote mention counts only its ``@user`` part."""
-
-    def measure(text: str) -> int:
-        text = _URL.sub("x" * weight, text)
-        text = re.sub(r"(@[\w.]+)@[\w.-]+\w", r"\1", text)
-        return len(text)
-
-    return measure
-
-
 def shorten(text: str, limit: int, measure: Measure = characters) -> str:
     """``text`` cut at a word boundary to at most ``limit`` units, with "…".
 
@@ -74,6 +62,10 @@ def shorten(text: str, limit: int, measure: Measure = characters) -> str:
         else:
             high = middle - 1
     prefix = "".join(clusters[:low])
+    # Never end inside a URL: a cut link is a live link to a wrong address.
+    inside = next((m for m in _URL.finditer(text) if m.start() < len(prefix) < m.end()), None)
+    if inside is not None:
+        prefix = prefix[: inside.start()]
     at_space = prefix.rfind(" ")
     if at_space >= len(prefix) * 0.3:
         prefix = prefix[:at_space]

@@ -581,7 +581,7 @@ def test_a_big_image_is_shrunk_under_the_blob_limit(
     assert Image.open(io.BytesIO(data)).format == "JPEG"
 
 
-@pytest.mark.parametrize("trouble", ["missing", "svg", "upload-500", "upload-400"])
+@pytest.mark.parametrize("trouble", ["missing", "svg", "upload-400"])
 def test_image_trouble_drops_the_thumbnail_not_the_post(
     httpserver: HTTPServer,
     pds: FakePDS,
@@ -606,6 +606,20 @@ def test_image_trouble_drops_the_thumbnail_not_the_post(
     receipt = target.send(target.render(variant(entry, image=image), KEY))
     assert receipt.remote_id and "thumb" not in pds.records[record_key(KEY)]["embed"]["external"]
     assert "card_thumb_skipped" in caplog.text
+
+
+def test_a_transient_upload_failure_retries_the_whole_post(
+    pds: FakePDS, make_sky: MakeSky, entry: Entry
+) -> None:
+    # The record is written with putRecord, so trying again later is safe and
+    # keeps the picture; going out without it would lose it for good.
+    pds.answer("com.atproto.repo.uploadBlob", xrpc_error(500, "blob trouble"))
+    target = make_sky()
+    with pytest.raises(TransientError):
+        target.send(
+            target.render(variant(entry, image="https://blog.example.com/assets/cover.png"), KEY)
+        )
+    assert record_key(KEY) not in pds.records
 
 
 def test_a_429_waits_until_the_rate_limit_resets(

@@ -223,14 +223,16 @@ class BlueskyTarget(Target):
         small = images.shrink(image, MAX_BLOB)
         if small is None:
             return f"{url}: over {MAX_BLOB:,} bytes and could not be shrunk"
-        try:
-            response = self._authorized(
-                "com.atproto.repo.uploadBlob",
-                data=small.data,
-                headers={"Content-Type": small.content_type},
-            )
-        except TransientError as exc:  # the post goes out without the picture
-            return f"uploadBlob: {exc}"
+        # A transient failure (429, 5xx, a timeout) propagates: the record is
+        # written with putRecord, so the whole send is safely retried later
+        # instead of going out without its picture for good.
+        response = self._authorized(
+            "com.atproto.repo.uploadBlob",
+            data=small.data,
+            headers={"Content-Type": small.content_type},
+        )
+        if response.status_code in http.TRANSIENT_STATUS or response.status_code >= 500:
+            self._check(response)
         blob = _json(response).get("blob") if 200 <= response.status_code < 300 else None
         if not isinstance(blob, dict):
             return f"uploadBlob: {http.describe(response)}"

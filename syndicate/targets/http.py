@@ -1,7 +1,8 @@
 """HTTP for targets: one session per target, timeouts, and the outcome rules.
 
 2xx is success. 408, 425, 429 and 5xx are transient, with the service's
-``Retry-After`` (seconds or an HTTP date) as the hint. 3xx is not followed and
+``Retry-After`` (seconds or an HTTP date) as the hint; a 504 is also
+ambiguous (the gateway gave up, the service may have acted). 3xx is not followed and
 is permanent (a moved endpoint needs a person), as are other 4xx. A connection
 that fails before the request is sent is transient; a read timeout after it
 was sent is transient *and ambiguous*: the service may have acted on it.
@@ -67,7 +68,8 @@ def check(response: requests.Response, *, retry_after: float | None = None) -> N
     if hint is None:
         hint = retry_after
     if status in TRANSIENT_STATUS or status >= 500:
-        raise TransientError(describe(response), retry_after=hint)
+        # A gateway timeout means the service behind it may have acted.
+        raise TransientError(describe(response), retry_after=hint, ambiguous=status == 504)
     if 300 <= status < 400:
         where = redact(response.headers.get("Location", "?"))
         raise PermanentError(f"HTTP {status}: redirected to {where}; update the target's URL")
@@ -101,9 +103,6 @@ def request(
         ) from None
     except requests.exceptions.RequestException as exc:
         raise PermanentError(redact(f"request failed: {_reason(exc)}")) from None
-
-
-_NOT_SENT = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError)
 
 
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:

@@ -23,9 +23,9 @@ the server's source, mastodon/mastodon):
   ``http(s)://`` run at full length plus ``url_weight`` per protocol in it
   (the extractor may take it, skip it, or cut it short).
 * Mentions (``Account::MENTION_RE``): ``@`` not after ``=``, ``/`` or a word
-  character, then ``[a-z0-9_]`` (case-insensitive). An ``@`` right after
-  another ``@`` starts one too, which ``textfit.defuse_mentions`` misses:
-  ``defuse`` adds that pass. ``#tags`` stay hashtags; they notify nobody.
+  character, then ``[a-z0-9_]`` (case-insensitive); an ``@`` right after
+  another ``@`` starts one too. ``textfit.defuse_mentions`` covers both.
+  ``#tags`` stay hashtags; they notify nobody.
 * Media: ``POST /api/v2/media`` (multipart ``file``, ``description`` of at most
   1500 characters, scope ``write:media``) answers 200 when processed (images,
   since 4.0) or 202 with ``url`` null; ``GET /api/v1/media/:id`` says 206 until
@@ -57,7 +57,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from .. import templating, textfit
-from ..errors import DeliveryError, PermanentError
+from ..errors import PermanentError
 from ..feeds import Entry
 from ..images import load_image, shrink
 from ..logs import event
@@ -77,7 +77,6 @@ MEDIA_REUSE = 6 * 3600.0
 POLL_DELAYS = (1.0, 2.0, 3.0, 4.0)  # seconds between checks on a processing upload
 _LANGUAGE = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*")
 # Case-insensitive like the server's own pattern: "\u212a" (Kelvin) folds to "k".
-_MENTION_AT = re.compile(r"(?<![=/A-Za-z0-9_])@(?=[A-Za-z0-9_])", re.IGNORECASE)
 _LINKISH = re.compile(r"https?://\S+", re.IGNORECASE)
 _PROTOCOL = re.compile(r"https?://", re.IGNORECASE)
 _PLAIN_KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -85,7 +84,7 @@ _PLAIN_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 def defuse(text: str) -> str:
     """No ``@user`` or ``@user@host`` in ``text`` notifies anyone."""
-    return _MENTION_AT.sub("@\u200b", textfit.defuse_mentions(text))
+    return textfit.defuse_mentions(text)
 
 
 def status_length(weight: int, links: tuple[str, ...]) -> textfit.Measure:
@@ -290,9 +289,11 @@ class MastodonTarget(Target):
             return [str(memo["media"])]
         try:
             media_id = self._upload(url, description)
-        except (_NoMedia, DeliveryError) as exc:
+        except (_NoMedia, PermanentError) as exc:
             self._skipped_media(str(exc))
             return []
+        # A TransientError (429, 5xx) propagates: the status is idempotent, so
+        # the whole send is retried later rather than losing the image.
         self._remember(message.key, memo, media=media_id, media_url=url, media_at=self.clock())
         return [media_id]
 
@@ -351,11 +352,13 @@ class MastodonTarget(Target):
             )
             _check(response, self.clock())
         except PermanentError as exc:
-            # Without read scopes we cannot look; posting again is the lesser
-            # harm than never posting. Say how to avoid it.
-            why = f"{exc}; give the token read:accounts and read:statuses"
-            event("duplicate_check_skipped", level=logging.WARNING, target=self.name, error=why)
-            return None
+            # Without read scopes we cannot look, and the server has forgotten
+            # the key: posting again could post twice. A person decides.
+            raise PermanentError(
+                f"cannot check whether an earlier attempt was posted ({exc}); look at the "
+                "account, then `syndicate publish POST --target NAME --force` if it is not "
+                "there; give the token read:accounts and read:statuses to check automatically"
+            ) from None
         statuses = _json(response)
         for status in statuses if isinstance(statuses, list) else []:
             if isinstance(status, dict) and link in html.unescape(str(status.get("content"))):

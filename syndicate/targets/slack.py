@@ -68,7 +68,8 @@ def link_url(url: str) -> str:
     """``url`` safe inside ``<url>`` or ``<url|label>``: the characters that
     would end or split the link are percent-encoded (a permalink rarely has
     any; one that did would lose its tail otherwise)."""
-    return _LINK_BREAKERS.sub(lambda m: quote(m.group(), safe=""), url)
+    # "&" inside <...> is still mrkdwn: it must be an entity like anywhere else.
+    return _LINK_BREAKERS.sub(lambda m: quote(m.group(), safe=""), url).replace("&", "&amp;")
 
 
 class SlackTarget(ChatTarget):

@@ -41,7 +41,6 @@ from ..tables import Table
 from .base import Message, Receipt
 from .chat import COMMON_FIELDS, ChatTarget, encode, image_alt
 
-MAX_BYTES = 28_000  # "28 KB", read conservatively as thousands
 BUDGET_BYTES = 27_000
 # The card schema sets no length for these; our own caps keep a pathological
 # value (a data: URI, a novel as alt text) from eating the 28 KB.
