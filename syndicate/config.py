@@ -92,6 +92,38 @@ class DeliveryConfig:
     concurrency: int  # targets sent to at once
 
 
+# Every preflight check by name (preflight.py implements them; the config
+# validates overrides against this list, so a typo is an error).
+PREFLIGHT_CHECKS = (
+    "writer-chatter",
+    "unclosed-fence",
+    "placeholder",
+    "unbalanced-ending",
+    "title-missing",
+    "title-too-long",
+    "date-far-future",
+    "date-too-old",
+    "duplicate-title",
+    "duplicate-permalink",
+    "image-missing",
+    "image-type",
+    "body-too-short",
+)
+SEVERITIES = ("error", "warning", "off")
+
+
+@dataclass(frozen=True)
+class PreflightConfig:
+    """Which checks hold a post back (error), only report (warning) or are off."""
+
+    severities: dict[str, str]  # overrides by check name
+    title_max_length: int
+    future_limit: timedelta
+    min_words: int
+    liquid: bool  # the site renders Liquid, so {{ ... }} is not a placeholder
+    alerts: str | None  # a target told once when a post is held back
+
+
 @dataclass(frozen=True)
 class TargetConfig:
     """One ``[[targets]]`` table; the target type validates ``options``."""
@@ -116,6 +148,7 @@ class Config:
     state: StateConfig
     schedule: ScheduleConfig
     delivery: DeliveryConfig
+    preflight: PreflightConfig
     targets: tuple[TargetConfig, ...]
 
 
@@ -234,6 +267,27 @@ def _delivery(table: Table) -> DeliveryConfig:
     )
 
 
+def _preflight(table: Table) -> PreflightConfig:
+    checks = table.table("checks")
+    severities = {}
+    for name in list(checks.data):
+        if name not in PREFLIGHT_CHECKS:
+            raise checks.error(
+                name, f"unknown check (expected one of {', '.join(PREFLIGHT_CHECKS)})"
+            )
+        severities[name] = checks.choice(name, SEVERITIES, "error")
+    checks.finish()
+    alerts = table.text("alerts", "") or None
+    return PreflightConfig(
+        severities=severities,
+        title_max_length=table.positive_int("title_max_length", 120),
+        future_limit=table.duration("future_limit", "365d"),
+        min_words=table.positive_int("min_words", 30),
+        liquid=table.flag("liquid", False),
+        alerts=alerts,
+    )
+
+
 def _targets(raw: Any, source: Path) -> tuple[TargetConfig, ...]:
     if raw is None:
         return ()
@@ -298,6 +352,9 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
     delivery_table = top.table("delivery")
     delivery = _delivery(delivery_table)
     delivery_table.finish()
+    preflight_table = top.table("preflight")
+    preflight = _preflight(preflight_table)
+    preflight_table.finish()
     top.used.add("targets")
     targets = _targets(raw.get("targets"), source)
     top.finish()
@@ -309,5 +366,6 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
         state=state,
         schedule=schedule,
         delivery=delivery,
+        preflight=preflight,
         targets=targets,
     )

@@ -118,9 +118,10 @@ def telegram_escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-# Any "@" not inside a word and followed by a name character: "@@bob" is a
-# mention of bob to Mastodon, so a preceding "@" does not protect.
-_MENTION = re.compile(r"(?<!\w)@(?=\w)")
+# Any "@" followed by a name character, unless it is inside an ASCII word (an
+# e-mail address): platforms disagree on what counts as a word before "@"
+# ("@@bob" and "¼@bob" are both mentions to Mastodon), so defuse generously.
+_MENTION = re.compile(r"(?<![A-Za-z0-9_.+-])@(?=\w)")
 
 
 def defuse_mentions(text: str) -> str:

@@ -54,6 +54,7 @@ def test_fit_shortens_the_summary_then_the_title_never_the_link() -> None:
         ("@@bob", "@@\u200bbob"),
         ("mail ada@example.com", "mail ada@example.com"),
         ("@ alone", "@ alone"),
+        ("¼@0100", "¼@\u200b0100"),
     ],
 )
 def test_defuse_mentions(text: str, expected: str) -> None:
