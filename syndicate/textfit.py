@@ -121,7 +121,7 @@ def telegram_escape(text: str) -> str:
 # Any "@" followed by a name character, unless it is inside an ASCII word (an
 # e-mail address): platforms disagree on what counts as a word before "@"
 # ("@@bob" and "¼@bob" are both mentions to Mastodon), so defuse generously.
-_MENTION = re.compile(r"(?<![A-Za-z0-9_.+-])@(?=\w)")
+_MENTION = re.compile(r"(?<![A-Za-z0-9_])@(?=\w)")
 
 
 def defuse_mentions(text: str) -> str:

@@ -53,8 +53,12 @@ class Contract:
 
 ROWS = [
     "contract_bluesky",
+    "contract_buttondown",
     "contract_discord",
     "contract_file",
+    "contract_ghost",
+    "contract_listmonk",
+    "contract_mailchimp",
     "contract_mastodon",
     "contract_slack",
     "contract_teams",

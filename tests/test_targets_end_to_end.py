@@ -42,7 +42,8 @@ def server() -> Iterator[HTTPServer]:
 
 def write_config(root: Path, server: HTTPServer) -> Path:
     lines = [
-        '[site]\ntitle = "E2E"\nurl = "https://blog.example.com"\n',
+        '[site]\ntitle = "E2E"\nurl = "https://blog.example.com"\n'
+        'author = { name = "Ada", email = "ada@example.com" }\n',
         "[feeds]\ncategories = false\n",
     ]
     for contract in CONTRACTS:

@@ -16,8 +16,12 @@ from .base import Target
 
 TYPES: dict[str, str] = {
     "bluesky": "syndicate.targets.bluesky:BlueskyTarget",
+    "buttondown": "syndicate.targets.buttondown:ButtondownTarget",
     "discord": "syndicate.targets.discord:DiscordTarget",
     "file": "syndicate.targets.file:FileTarget",
+    "ghost": "syndicate.targets.ghost:GhostTarget",
+    "listmonk": "syndicate.targets.listmonk:ListmonkTarget",
+    "mailchimp": "syndicate.targets.mailchimp:MailchimpTarget",
     "mastodon": "syndicate.targets.mastodon:MastodonTarget",
     "slack": "syndicate.targets.slack:SlackTarget",
     "teams": "syndicate.targets.teams:TeamsTarget",
