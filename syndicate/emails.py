@@ -22,7 +22,7 @@ from markupsafe import Markup
 from .config import SiteConfig
 from .feeds import Entry
 from .tables import Table
-from .text import html_to_text
+from .text import html_to_text, xml_safe
 
 CONTENT = ("summary", "full")
 _HTML = SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -119,7 +119,8 @@ def render_email(templates: EmailTemplates, entry: Entry, site: SiteConfig) -> E
         {"title": site.title, "url": site.home, "language": site.language},
         templates.content,
     )
-    subject = " ".join(templates.subject.render(**context).split())
+    # A header cannot carry control characters (or a line break: injection).
+    subject = " ".join(xml_safe(templates.subject.render(**context)).split())
     return Email(
         subject=subject or entry.post.title,
         html=templates.html.render(**context),

@@ -76,6 +76,7 @@ def dry_run(post: Post, targets: list[Target], preview_dir: Path | None = None) 
             shown["headers"] = message.headers
         if message.html is not None:
             preview_dir = preview_dir or Path(tempfile.mkdtemp(prefix="syndicate-preview-"))
+            preview_dir.mkdir(parents=True, exist_ok=True)
             page = preview_dir / f"{target.name}-{post.slug}.html"
             page.write_text(message.html, "utf-8")
             shown["html_file"] = str(page)

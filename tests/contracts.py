@@ -52,6 +52,7 @@ class Contract:
 
 
 ROWS = [
+    "contract_apprise",
     "contract_bluesky",
     "contract_buttondown",
     "contract_discord",
@@ -61,6 +62,7 @@ ROWS = [
     "contract_mailchimp",
     "contract_mastodon",
     "contract_slack",
+    "contract_smtp",
     "contract_teams",
     "contract_telegram",
     "contract_webhook",

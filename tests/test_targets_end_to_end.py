@@ -17,7 +17,9 @@ from pytest_httpserver import HTTPServer
 
 from syndicate.cli import cli
 
-CONTRACTS = contracts()
+# SMTP speaks SMTP, not HTTP: tests/test_target_smtp.py runs it through
+# run_once against a real SMTP server on 127.0.0.1.
+CONTRACTS = [contract for contract in contracts() if contract.type != "smtp"]
 
 
 def toml_value(value: Any) -> str:

@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from .base import Target
 
 TYPES: dict[str, str] = {
+    "apprise": "syndicate.targets.apprise:AppriseTarget",
     "bluesky": "syndicate.targets.bluesky:BlueskyTarget",
     "buttondown": "syndicate.targets.buttondown:ButtondownTarget",
     "discord": "syndicate.targets.discord:DiscordTarget",
@@ -24,6 +25,7 @@ TYPES: dict[str, str] = {
     "mailchimp": "syndicate.targets.mailchimp:MailchimpTarget",
     "mastodon": "syndicate.targets.mastodon:MastodonTarget",
     "slack": "syndicate.targets.slack:SlackTarget",
+    "smtp": "syndicate.targets.smtp:SmtpTarget",
     "teams": "syndicate.targets.teams:TeamsTarget",
     "telegram": "syndicate.targets.telegram:TelegramTarget",
     "webhook": "syndicate.targets.webhook:WebhookTarget",
