@@ -118,12 +118,13 @@ def build(config_path: str | None, now_text: str | None) -> None:
       syndicate build --config config/syndicate.toml
     """
     from .feeds import build as build_feeds
+    from .holdback import hold_back
     from .posts import due_posts, scan
 
     config = _load(config_path)
     now = _now(now_text)
     found = scan(config.site)
-    due = due_posts(found.posts, now)
+    due, held, _ = hold_back(config, found.posts, due_posts(found.posts, now), now)
     result = build_feeds(config, due)
     for path in result.written:
         click.echo(f"wrote {_shown(path, config)}")
@@ -132,6 +133,10 @@ def build(config_path: str | None, now_text: str | None) -> None:
         f"{len(due)} due of {len(found.posts)} posts; "
         f"{feeds} feed files, {len(result.written)} changed"
     )
+    for item in held:
+        click.echo(f"held back: {item.post.source}")
+        for finding in item.reasons:
+            click.echo(f"    {finding}")
     errors = [*found.errors, *result.errors]
     for error in errors:
         click.echo(f"error: {error}", err=True)
@@ -203,10 +208,16 @@ def run(config_path: str | None, once: bool) -> None:
     dispatch = report.dispatch
     feeds = len(report.feeds.written) if report.feeds else 0
     click.echo(
-        f"{report.due} due of {report.posts} posts; {feeds} feed files changed; "
+        f"{report.due} due of {report.posts} posts"
+        + (f" ({len(report.held)} held back)" if report.held else "")
+        + f"; {feeds} feed files changed; "
         f"{report.enqueued} enqueued; {len(dispatch.sent)} sent, {len(dispatch.retried)} to retry, "
         f"{len(dispatch.dead)} dead, {len(dispatch.held)} held"
     )
+    for item in report.held:
+        click.echo(f"held back: {item.post.source} (fix it and it goes out on the next tick)")
+        for finding in item.reasons:
+            click.echo(f"    {finding}")
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     if report.failed:
@@ -322,6 +333,47 @@ def retry(config_path: str | None, target: str | None, post_ref: str | None) -> 
     finally:
         store.close()
     click.echo(f"{len(revived)} deliveries will be retried on the next tick")
+
+
+@cli.command()
+@_config_option
+@_now_option
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github prints workflow annotations (::error file=...,line=...::).",
+)
+@_reported
+def check(
+    config_path: str | None, now_text: str | None, paths: tuple[str, ...], output: str
+) -> None:
+    """Run the preflight checks on the posts (or on PATHS); exit 1 on an error.
+
+    Errors hold a post back from feeds and announcements; warnings only
+    report. Use it in a blog's CI or as a pre-commit hook
+    (.pre-commit-hooks.yaml ships with syndicate).
+
+    \b
+    Examples:
+      syndicate check
+      syndicate check posts/2026-04-10-new-post.md
+      syndicate check --format github        in a GitHub Actions step
+    """
+    from .report import check_report, check_text
+
+    report = check_report(_load(config_path), _now(now_text), paths)
+    if output == "json":
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        text = check_text(report, github=output == "github")
+        if text:
+            click.echo(text)
+    if report["errors"]:
+        sys.exit(1)
 
 
 @cli.command("targets")

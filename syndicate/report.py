@@ -9,7 +9,7 @@ from typing import Any
 from .config import Config
 from .dates import isoformat
 from .errors import PostError
-from .posts import BadFile, next_scheduled, scan, status, summary
+from .posts import BadFile, due_posts, next_scheduled, scan, status, summary
 from .state import open_store
 
 
@@ -43,6 +43,9 @@ def status_report(config: Config, now: datetime) -> dict[str, Any]:
         }
         for row in rows
     ]
+    from .holdback import hold_back
+
+    _, held, _ = hold_back(config, found.posts, due_posts(found.posts, now), now)
     upcoming = next_scheduled(found.posts, now)
     counts: dict[str, int] = {}
     for row in rows:
@@ -56,6 +59,9 @@ def status_report(config: Config, now: datetime) -> dict[str, Any]:
             if upcoming
             else None
         ),
+        "held_back": [
+            {"source": item.post.source, "reasons": [str(f) for f in item.reasons]} for item in held
+        ],
         "unreadable": [
             {"source": e.source, "line": e.line, "message": e.message} for e in found.errors
         ],
@@ -84,6 +90,9 @@ def status_text(report: dict[str, Any]) -> str:
     upcoming = report["next_scheduled"]
     if upcoming:
         lines.append(f"next scheduled post: {upcoming['due']}  {upcoming['source']}")
+    for item in report["held_back"]:
+        lines.append(f"held back: {item['source']}")
+        lines += [f"    {reason}" for reason in item["reasons"]]
     if report["unreadable"]:
         lines.append(f"{len(report['unreadable'])} files cannot be read:")
         for error in report["unreadable"]:
@@ -93,7 +102,11 @@ def status_text(report: dict[str, Any]) -> str:
 
 
 def posts_report(config: Config, now: datetime) -> dict[str, Any]:
+    from .holdback import hold_back
+
     found = scan(config.site)
+    _, held, _ = hold_back(config, found.posts, due_posts(found.posts, now), now)
+    held_back = {item.post.id: item for item in held}
     errors = list(found.errors)
     rows: list[dict[str, Any]] = []
     for post in found.posts:
@@ -103,7 +116,15 @@ def posts_report(config: Config, now: datetime) -> dict[str, Any]:
             text = None
             errors.append(BadFile(post.source, str(exc), exc.line))
         state = status(post, now)
+        if post.id in held_back:
+            state = "held back"
         why = {
+            "held back": "; ".join(
+                f"{f.check} (line {f.line})" if f.line else f.check
+                for f in held_back[post.id].reasons
+            )
+            if post.id in held_back
+            else "",
             "due": "dated now or earlier",
             "scheduled": f"due at {isoformat(post.date)}",
         }.get(state, post.hidden or "")
@@ -148,10 +169,11 @@ def posts_text(report: dict[str, Any]) -> str:
             lines.append(f"    image:      {row['image']}")
         if row["summary"] is not None:
             lines.append(f"    summary:    {_clip(row['summary'], 160)}")
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("due", "scheduled")}
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("due", "scheduled", "held back")}
+    others = len(rows) - sum(counts.values())
     lines.append(
-        f"{len(rows)} posts: {counts['due']} due, {counts['scheduled']} scheduled, "
-        f"{len(rows) - counts['due'] - counts['scheduled']} draft or unpublished"
+        f"{len(rows)} posts: {counts['due']} due, {counts['held back']} held back, "
+        f"{counts['scheduled']} scheduled, {others} draft or unpublished"
     )
     if report["errors"]:
         lines.append(f"{len(report['errors'])} files could not be read:")
@@ -188,4 +210,62 @@ def targets_text(report: list[dict[str, Any]]) -> str:
         lines.append(f"    idempotent: {idempotent}; ambiguous outcome: {item['on_ambiguous']}")
         lines += [f"    limit: {limit}" for limit in item["limits"]]
         lines += [f"    {key:<16} {text}" for key, text in item["fields"].items()]
+    return "\n".join(lines)
+
+
+def check_report(config: Config, now: datetime, paths: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every preflight finding, and every unreadable file, for ``syndicate check``."""
+    from pathlib import Path
+
+    from .preflight import check_all
+
+    found = scan(config.site)
+    wanted = {Path(p).resolve() for p in paths}
+    posts = [p for p in found.posts if p.hidden is None]
+    findings = check_all(posts, config.site, config.preflight, now=now)
+    rows = [
+        {
+            "source": f.source,
+            "line": f.line,
+            "severity": f.severity,
+            "check": f.check,
+            "message": f.message,
+        }
+        for post in posts
+        if not wanted or post.path.resolve() in wanted
+        for f in findings.get(post.id, [])
+    ]
+    unreadable = [
+        {
+            "source": e.source,
+            "line": e.line,
+            "severity": "error",
+            "check": "unreadable",
+            "message": e.message,
+        }
+        for e in found.errors
+        if not wanted or (config.site.posts_dir.parent / e.source).resolve() in wanted
+    ]
+    rows += unreadable
+    return {
+        "findings": rows,
+        "errors": sum(row["severity"] == "error" for row in rows),
+        "warnings": sum(row["severity"] == "warning" for row in rows),
+    }
+
+
+def check_text(report: dict[str, Any], *, github: bool = False) -> str:
+    lines = []
+    for row in report["findings"]:
+        if github:
+            kind = "error" if row["severity"] == "error" else "warning"
+            line = f",line={row['line']}" if row["line"] else ""
+            lines.append(
+                f"::{kind} file={row['source']}{line},title={row['check']}::{row['message']}"
+            )
+        else:
+            where = f"{row['source']}:{row['line']}" if row["line"] else row["source"]
+            lines.append(f"{where}: {row['severity']}: {row['check']}: {row['message']}")
+    if not github:
+        lines.append(f"{report['errors']} errors, {report['warnings']} warnings")
     return "\n".join(lines)

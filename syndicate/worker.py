@@ -25,6 +25,7 @@ from . import __version__
 from .config import Config
 from .dispatch import Dispatcher, DispatchReport
 from .feeds import BuildResult, build, main_feed_paths
+from .holdback import Held, alert_posts, alerts_target, enqueue_alerts, hold_back, log_held
 from .logs import event
 from .outbox import Clock, RetryPolicy, enqueue, recover
 from .posts import BadFile, Post, due_posts, next_scheduled, scan
@@ -42,6 +43,7 @@ class TickReport:
     enqueued: int = 0
     dispatch: DispatchReport = field(default_factory=DispatchReport)
     next_due: datetime | None = None
+    held: list[Held] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -107,7 +109,8 @@ def tick(
     report.errors = list(found.errors)
     for error in found.errors:
         event("post_unreadable", source=error.source, line=error.line, error=error.message)
-    due = due_posts(found.posts, now)
+    due, report.held, _ = hold_back(config, found.posts, due_posts(found.posts, now), now)
+    log_held(report.held)
     report.due = len(due)
     try:
         report.feeds = build_feeds_if_changed(config, store, due, now)
@@ -119,14 +122,20 @@ def tick(
     if report.feeds:
         report.errors += report.feeds.errors
     record_posts(store, due, now)
-    report.enqueued = enqueue(store, due, targets, now)
+    alerts = alerts_target(config, targets)
+    announcing = [target for target in targets if target is not alerts]
+    report.enqueued = enqueue(store, due, announcing, now)
+    extra: list[Post] = []
+    if alerts is not None:
+        extra = alert_posts(report.held)
+        enqueue_alerts(store, alerts, extra, now)
     posts_by_id = {post.id: post for post in found.posts}
     recover(store, {t.name: t for t in targets}, now, exclusive=exclusive, posts=posts_by_id)
     due_ids = {post.id for post in due}
     dispatcher = Dispatcher(
         store,
         targets,
-        {post.id: post for post in due},
+        {post.id: post for post in [*due, *extra]},
         not_due={post.id: post for post in found.posts if post.id not in due_ids},
         policy=RetryPolicy.from_config(config.delivery),
         lease=config.delivery.lease,

@@ -111,7 +111,7 @@ def test_posts_text_lists_unreadable_files(site: Path) -> None:
     assert code == 0
     assert "1 files could not be read:" in out
     assert "posts/2026-01-05-list.md:2: front matter: expected a mapping of fields" in out
-    assert "3 posts: 1 due, 1 scheduled, 1 draft or unpublished" in out
+    assert "3 posts: 1 due, 0 held back, 1 scheduled, 1 draft or unpublished" in out
 
 
 def test_bad_now_is_a_usage_error(site: Path) -> None:

@@ -10,7 +10,9 @@ import pytest
 
 from syndicate.cli import cli
 from syndicate.config import (
+    DeliveryConfig,
     FeedsConfig,
+    PreflightConfig,
     ScheduleConfig,
     SiteConfig,
     StateConfig,
@@ -25,7 +27,11 @@ SECTIONS = {
     "feeds": FeedsConfig,
     "state": StateConfig,
     "schedule": ScheduleConfig,
+    "delivery": DeliveryConfig,
+    "preflight": PreflightConfig,
 }
+# Where the TOML key differs from the field's name.
+KEY_NAMES = {"severities": "checks"}
 
 
 @pytest.mark.parametrize("command", sorted(cli.commands))
@@ -35,7 +41,11 @@ def test_every_command_is_in_the_readme(command: str) -> None:
 
 @pytest.mark.parametrize(
     ("section", "key"),
-    [(s, f.name) for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)],
+    [
+        (s, KEY_NAMES.get(f.name, f.name))
+        for s, cls in SECTIONS.items()
+        for f in dataclasses.fields(cls)
+    ],
 )
 def test_every_config_key_is_documented(section: str, key: str) -> None:
     part = CONFIG_DOC.split(f"## `[{section}]`", 1)[1].split("\n## ", 1)[0]
