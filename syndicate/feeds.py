@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote
 
 from . import __version__
 from .atomic import write_if_changed
@@ -74,7 +75,8 @@ def local_image(site: SiteConfig, url: str) -> Path | None:
     base = site.absolute("/")
     if not url.startswith(base):
         return None
-    relative = url[len(base) :].split("?", 1)[0].split("#", 1)[0]
+    # The URL is percent-encoded ("my%20photo.png"); the file name is not.
+    relative = unquote(url[len(base) :].split("?", 1)[0].split("#", 1)[0])
     candidate = (site.source_dir / relative).resolve()
     if site.source_dir.resolve() not in candidate.parents:
         return None

@@ -215,3 +215,15 @@ def test_content_that_would_end_a_cdata_section_stays_whole(tmp_path: Path) -> N
     for name in ("feed.xml", "rss.xml"):
         (entry,) = parsed(config.feeds.output_dir / name).entries
         assert "After." in entry.content[0].value
+
+
+def test_enclosure_length_of_a_site_image_with_a_space(tmp_path: Path) -> None:
+    config = make_site(
+        tmp_path, {"2026-01-01-a.md": post("A", "2026-01-01", image='"/assets/my photo.png"')}
+    )
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "my photo.png").write_bytes(b"x" * 123)
+    build_site(config)
+    (item,) = parsed(config.feeds.output_dir / "rss.xml").entries
+    assert item.enclosures[0].href == "https://blog.example.com/assets/my%20photo.png"
+    assert item.enclosures[0].length == "123"
