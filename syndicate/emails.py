@@ -25,6 +25,13 @@ from .tables import Table
 from .text import html_to_text, xml_safe
 
 CONTENT = ("summary", "full")
+# The keys load_email_templates reads, for the ``fields`` of targets using it.
+EMAIL_FIELDS = {
+    "subject": "subject template (Jinja2; default: the post title)",
+    "content": '"summary" (default) or "full": what the email carries',
+    "html_template": "file with a Jinja2 HTML email template (default: built in)",
+    "text_template": "file with a Jinja2 plain text template (default: built in)",
+}
 _HTML = SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
 _TEXT = SandboxedEnvironment(
     autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=False

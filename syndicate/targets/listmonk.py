@@ -58,7 +58,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .. import textfit
-from ..emails import load_email_templates, render_email
+from ..emails import EMAIL_FIELDS, load_email_templates, render_email
 from ..errors import PermanentError
 from ..feeds import Entry
 from ..logs import event
@@ -126,10 +126,7 @@ class ListmonkTarget(Target):
         "template_id": "listmonk campaign template wrapping the email (default: the server's)",
         "from_email": 'From address, e.g. "Blog <news@example.com>" (default: the server\'s)',
         "tags": "extra campaign tags, besides the syndicate-<hash> one",
-        "subject": "subject template (default: the post title)",
-        "content": '"summary" (default) or "full": what the email carries',
-        "html_template": "file with a Jinja2 HTML email template (default: built in)",
-        "text_template": "file with a Jinja2 plain text template (default: built in)",
+        **EMAIL_FIELDS,
         "connect_timeout": "seconds to wait for a connection (default 5)",
         "read_timeout": "seconds to wait for an answer once sent (default 30)",
     }

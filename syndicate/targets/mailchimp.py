@@ -58,7 +58,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from .. import textfit
-from ..emails import load_email_templates, render_email
+from ..emails import EMAIL_FIELDS, load_email_templates, render_email
 from ..errors import PermanentError, TransientError
 from ..feeds import Entry
 from ..logs import event
@@ -105,10 +105,7 @@ class MailchimpTarget(Target):
         "reply_to": "reply-to address (default: site.author.email)",
         "mode": '"draft" (default: prepared, a person presses send) or "send"',
         "api_url": "API address (default https://<dc>.api.mailchimp.com/3.0)",
-        "subject": "subject template (default: the post title)",
-        "content": '"summary" (default) or "full": what the email carries',
-        "html_template": "file with a Jinja2 HTML email template (default: built in)",
-        "text_template": "file with a Jinja2 plain text template (default: built in)",
+        **EMAIL_FIELDS,
         "connect_timeout": "seconds to wait for a connection (default 5)",
         "read_timeout": "seconds to wait for an answer once sent (default 30)",
     }

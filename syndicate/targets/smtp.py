@@ -67,7 +67,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..emails import load_email_templates, render_email
+from ..emails import EMAIL_FIELDS, load_email_templates, render_email
 from ..errors import DeliveryError, PermanentError, TransientError
 from ..feeds import Entry
 from ..logs import event
@@ -128,10 +128,7 @@ class SmtpTarget(Target):
         "reply_to": "an address for replies (default: none, replies go to from)",
         "timeout": "seconds to wait for the server at each step (default 30)",
         "ca_file": "PEM file of CAs to trust instead of the system's (private relay)",
-        "subject": "subject template (Jinja2; default: the post title)",
-        "content": '"summary" (default) or "full": what the email carries',
-        "html_template": "a Jinja2 file for the HTML part instead of the default",
-        "text_template": "a Jinja2 file for the plain-text part instead of the default",
+        **EMAIL_FIELDS,
     }
     limits: ClassVar[tuple[str, ...]] = (
         "headers and parts are 7-bit: non-ASCII text is encoded (RFC 2047, quoted-printable)",
